@@ -1,0 +1,176 @@
+"""The results record: how a post tells the site builder what its run produced.
+
+A post calls `record(...)` in its cells. Each call shows one output of MIME type
+`application/vnd.catdog.results+json` in the notebook, so the record travels inside the
+executed notebook itself (like scrapbook's "glue"): the cache keeps it, and the builder
+reads it back with `from_notebook` without starting a kernel or importing Keras.
+
+One output carries any of these keys (see README.md, "The results record"):
+
+- `values`: named results, e.g. `test_accuracy`, `epochs`, `train_seconds`, `device`.
+- `data`: data sources the run read (path or URL, files, bytes, fingerprint).
+- `environment`: Python, Keras, backend and library versions of the kernel.
+
+Merging reads the outputs in notebook order: later values win, data sources are
+de-duplicated by `path`. This module imports no Keras, so the builder can use it.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import json
+import os
+import platform
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+MIME_TYPE = "application/vnd.catdog.results+json"
+FORMAT_VERSION = 1
+
+# Keys the site's summary box knows how to show; any other key is kept and quotable.
+KNOWN_VALUES = (
+    "test_accuracy",
+    "test_loss",
+    "val_accuracy",
+    "epochs",
+    "train_seconds",
+    "device",
+    "data_source",
+    "image_count",
+    "quick",
+)
+
+_ENVIRONMENT_PACKAGES = ("keras", "tensorflow", "jax", "jaxlib", "numpy")
+
+_record: dict[str, Any] = {"values": {}, "data": [], "environment": {}}
+
+
+def record(**values: Any) -> dict[str, Any]:
+    """Records named results of this run and shows them in the notebook.
+
+    Values must be JSON-friendly: numbers (NumPy scalars are converted), strings,
+    booleans, None, and lists or dicts of those.
+
+    Example:
+        >>> record(test_accuracy=0.9713, epochs=20, device="CPU")["test_accuracy"]
+        0.9713
+
+    Returns:
+        All values recorded so far in this process.
+    """
+    clean = {name: to_json_value(value, name) for name, value in values.items()}
+    _record["values"].update(clean)
+    _emit({"values": clean})
+    return dict(_record["values"])
+
+
+def record_data_source(
+    path: str, *, files: int, bytes: int, fingerprint: str, kind: str = "file"
+) -> None:
+    """Records that this run read a data source, so the builder can tell when it changes.
+
+    `path` is a local path (relative paths are resolved) or a URL; `fingerprint` is a
+    content hash, e.g. `"sha256:..."`.
+    """
+    if "://" not in path:
+        path = os.path.abspath(path)
+    entry = {"path": path, "kind": kind, "files": int(files), "bytes": int(bytes),
+             "fingerprint": fingerprint}
+    _record["data"] = [d for d in _record["data"] if d["path"] != path] + [entry]
+    _emit({"data": [entry]})
+
+
+def current() -> dict[str, Any]:
+    """Everything recorded so far in this process, merged: values, data, environment."""
+    return json.loads(json.dumps(_record))
+
+
+def reset() -> None:
+    """Forgets everything recorded in this process (tests use it between runs)."""
+    _record.update({"values": {}, "data": [], "environment": {}})
+
+
+def environment() -> dict[str, Any]:
+    """The versions that decide a result: Python, the Keras backend and the libraries."""
+    env: dict[str, Any] = {"python": platform.python_version(),
+                           "keras_backend": keras_backend_name()}
+    for package in _ENVIRONMENT_PACKAGES:
+        try:
+            env[package] = importlib.metadata.version(package)
+        except importlib.metadata.PackageNotFoundError:
+            env[package] = None
+    return env
+
+
+def keras_backend_name() -> str:
+    """The Keras backend this process uses, read the way Keras reads it, without importing it."""
+    if "KERAS_BACKEND" in os.environ:
+        return os.environ["KERAS_BACKEND"]
+    keras_home = os.environ.get("KERAS_HOME", os.path.join(os.path.expanduser("~"), ".keras"))
+    try:
+        with open(os.path.join(keras_home, "keras.json")) as f:
+            return json.load(f).get("backend", "tensorflow")
+    except (OSError, ValueError):
+        return "tensorflow"
+
+
+def merge(outputs: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
+    """Merges record outputs in order: later values win, data de-duplicated by path."""
+    merged: dict[str, Any] = {"values": {}, "data": [], "environment": {}}
+    for output in outputs:
+        merged["values"].update(output.get("values", {}))
+        merged["environment"].update(output.get("environment", {}))
+        for entry in output.get("data", []):
+            merged["data"] = [d for d in merged["data"] if d["path"] != entry["path"]]
+            merged["data"].append(entry)
+    return merged
+
+
+def from_notebook(notebook: Mapping[str, Any]) -> dict[str, Any]:
+    """Reads the merged results record back from an executed notebook (a dict or NotebookNode)."""
+    outputs = []
+    for cell in notebook.get("cells", []):
+        for output in cell.get("outputs", []) if cell.get("cell_type") == "code" else []:
+            payload = output.get("data", {}).get(MIME_TYPE)
+            if payload is not None:
+                outputs.append(json.loads(payload) if isinstance(payload, str) else payload)
+    return merge(outputs)
+
+
+def to_json_value(value: Any, name: str = "value") -> Any:
+    """Converts NumPy scalars and arrays, tuples and nested containers to plain JSON types."""
+    if value is None or isinstance(value, (bool, str)):
+        return value
+    if isinstance(value, (int, float)):
+        return value
+    if hasattr(value, "item") and getattr(value, "ndim", 0) == 0:  # NumPy / tensor scalar
+        return value.item()
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    if isinstance(value, Mapping):
+        return {str(k): to_json_value(v, f"{name}.{k}") for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [to_json_value(v, name) for v in value]
+    raise ValueError(
+        f"Cannot record `{name}`: results must be numbers, strings, booleans, None, or "
+        f"lists/dicts of those. Received: {name}={value!r} of type {type(value).__name__}. "
+        "Convert it first, e.g. float(x) or str(x)."
+    )
+
+
+def _emit(payload: dict[str, Any]) -> None:
+    """Shows one record output in the running notebook; silent outside IPython."""
+    if not _record["environment"]:
+        _record["environment"] = environment()
+        payload = {**payload, "environment": _record["environment"]}
+    try:
+        from IPython import get_ipython
+        from IPython.display import display
+    except ImportError:
+        return
+    if get_ipython() is None:
+        return
+    shown = {"version": FORMAT_VERSION, **payload}
+    text = ", ".join(f"{k}={v!r}" for k, v in payload.get("values", {}).items())
+    display({MIME_TYPE: shown, "text/plain": f"recorded: {text}" if text else "recorded"},
+            raw=True)
