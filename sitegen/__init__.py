@@ -1,0 +1,1 @@
+"""sitegen: reads Jupytext posts, executes them, caches the runs and renders the catdog blog."""
