@@ -1,5 +1,8 @@
-"""The builder's errors: each one knows which post (and line or cell) it is about and shows itself
-as `posts/x.md:12: message`, so the command line can print it in one line."""
+"""The builder's errors: each names the post (and line or cell) and says how to fix it.
+
+`build.py` prints `str(error)` as one clear line and exits non-zero; nothing else is needed
+to show an error to the user.
+"""
 
 from __future__ import annotations
 
@@ -7,46 +10,58 @@ from pathlib import Path
 
 
 class BuildError(Exception):
-    """Base of every error the builder reports to the author."""
+    """Base class: an error in one post or in the site, located as precisely as we can."""
 
-    def __init__(self, path: str | Path, message: str, *, line: int | None = None,
-                 cell: int | None = None) -> None:
+    def __init__(self, path: Path | str | None, message: str, *, line: int | None = None,
+                 cell: int | None = None):
         super().__init__(message)
-        self.path = Path(path)
+        self.path = Path(path) if path is not None else None
         self.message = message
         self.line = line
         self.cell = cell
 
-    def __str__(self) -> str:
-        where = f"{self.path}:{self.line}" if self.line is not None else str(self.path)
+    def location(self) -> str:
+        where = str(self.path) if self.path else "site"
+        if self.line is not None:
+            where += f":{self.line}"
         if self.cell is not None:
             where += f": cell {self.cell}"
-        return f"{where}: {self.message}"
+        return where
+
+    def __str__(self) -> str:
+        return f"{self.location()}: {self.message}"
 
 
 class PostError(BuildError):
-    """A post cannot be read: bad front matter, missing title, bad date, clashing permalink."""
-
-    def __init__(self, path: str | Path, message: str, line: int | None = None,
-                 *, cell: int | None = None) -> None:
-        super().__init__(path, message, line=line, cell=cell)
+    """A post cannot be read: bad front matter, missing title, bad date, unknown layout..."""
 
 
 class ExecutionError(BuildError):
-    """A cell raised, timed out, or its kernel died; carries what the author needs to fix it."""
+    """A cell raised, timed out, or the kernel died while running a post."""
 
-    def __init__(self, path: str | Path, message: str, *, cell: int | None = None,
-                 first_line: str = "", ename: str = "", evalue: str = "",
-                 traceback: str = "") -> None:
+    def __init__(self, path, message, *, cell, cell_source="", ename="", evalue="",
+                 traceback=""):
         super().__init__(path, message, cell=cell)
-        self.first_line = first_line
+        self.cell_source = cell_source
         self.ename = ename
         self.evalue = evalue
         self.traceback = traceback
 
+    def __str__(self) -> str:
+        first_line = f" `{self.cell_source}`" if self.cell_source else ""
+        return f"{self.location()}{first_line}: {self.message}"
+
+    def summary(self) -> str:
+        """One line for `--status`: `cell 4: ValueError: ...`."""
+        return f"cell {self.cell}: {self.message}"[:200]
+
+
+class RenderError(BuildError):
+    """A page cannot be rendered, e.g. prose quotes a result the run did not record."""
+
 
 class CacheError(BuildError):
-    """The execution cache cannot serve a post (e.g. `--frozen` and the entry is stale)."""
+    """`--frozen` found stale or missing cache entries."""
 
 
 class CheckError(BuildError):
