@@ -1,0 +1,123 @@
+"""Checks for CI (`build.py --check`): a post's declared expectations against its recorded
+results, and every internal link and image of the built site.
+
+Each check returns a list of messages, empty when all is well, so the command line can list
+every problem at once rather than stop at the first.
+"""
+
+from __future__ import annotations
+
+import logging
+import operator
+import posixpath
+import re
+from html.parser import HTMLParser
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote, urlsplit
+
+if TYPE_CHECKING:
+    from sitegen.posts import Post
+
+log = logging.getLogger(__name__)
+
+OPERATORS = {">=": operator.ge, "<=": operator.le, "==": operator.eq, "!=": operator.ne,
+             ">": operator.gt, "<": operator.lt}
+CONDITION = re.compile(r"^\s*(>=|<=|==|!=|>|<)?\s*([-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?)\s*$")
+LINK_ATTRIBUTES = {("a", "href"), ("link", "href"), ("img", "src"), ("script", "src"),
+                   ("source", "src"), ("iframe", "src")}
+
+
+def parse_expectation(condition: Any) -> tuple[str, float]:
+    """">= 0.90" -> (">=", 0.9); a bare number means "==". Raises ValueError if unreadable."""
+    if isinstance(condition, bool) or not isinstance(condition, (str, int, float)):
+        raise ValueError(f"a condition is a number or a string like \">= 0.90\". "
+                         f"Received: {condition!r}")
+    match = CONDITION.match(str(condition))
+    if not match:
+        raise ValueError(f"a condition is an operator ({', '.join(OPERATORS)}) and a number, "
+                         f"like \">= 0.90\". Received: {condition!r}")
+    return match.group(1) or "==", float(match.group(2))
+
+
+def check_expectations(post: Post, values: dict[str, Any]) -> list[str]:
+    """One message per unmet `expect:` entry of the post; a value never recorded is unmet."""
+    problems = []
+    for name, condition in sorted(post.expect.items()):
+        op, target = parse_expectation(condition)
+        value = values.get(name)
+        if not is_number(value):
+            problems.append(f"{post.path}: expected {name} {op} {target:g}, but the run "
+                            f"recorded {'no ' + name if value is None else repr(value)}")
+        elif not OPERATORS[op](value, target):
+            problems.append(f"{post.path}: expected {name} {op} {target:g}, got {value:g}")
+    return problems
+
+
+def is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+class LinkCollector(HTMLParser):
+    """Collects (tag, url) of every link-like attribute in one HTML page."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.links: list[tuple[str, str]] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        for name, value in attrs:
+            if (tag, name) in LINK_ATTRIBUTES and value is not None:
+                self.links.append((tag, value))
+
+
+def check_site(site_dir: str | Path, baseurl: str = "") -> list[str]:
+    """Every internal href/src in every page must name a file under `site_dir`.
+
+    Absolute links must start with `baseurl` (as `{{ site.baseurl }}/x` makes them); a missing
+    <img> is reported as a missing image, anything else as a broken link.
+    """
+    site_dir = Path(site_dir).resolve()
+    problems = []
+    for page in sorted(site_dir.rglob("*.html")):
+        page_path = page.relative_to(site_dir).as_posix()
+        collector = LinkCollector()
+        collector.feed(page.read_text(encoding="utf-8"))
+        for tag, url in collector.links:
+            if not is_internal(url):
+                continue
+            target = resolve_link(url, page_path, baseurl)
+            if target is None or not has_file(site_dir, target):
+                kind = "missing image" if tag == "img" else "broken link"
+                problems.append(f"{page_path}: {kind} {url}")
+    return problems
+
+
+def is_internal(url: str) -> bool:
+    """Links to other sites, mail, data: URIs and same-page anchors are not checked."""
+    parts = urlsplit(url)
+    return not (parts.scheme or parts.netloc or url.startswith("#") or not parts.path)
+
+
+def resolve_link(url: str, page_path: str, baseurl: str) -> str | None:
+    """The site-relative file path a link points to, or None if it leaves the site."""
+    path = unquote(urlsplit(url).path)
+    if path.startswith("/"):
+        if baseurl and not (path == baseurl or path.startswith(baseurl + "/")):
+            return None
+        path = path[len(baseurl):]
+    else:
+        path = posixpath.join(posixpath.dirname(page_path), path)
+    trailing = path.endswith("/")
+    path = posixpath.normpath("/" + path).lstrip("/")
+    if path.startswith(".."):
+        return None
+    return posixpath.join(path, "index.html") if trailing else path
+
+
+def has_file(site_dir: Path, target: str) -> bool:
+    """A file, a folder with index.html, or `x` served as `x.html` (as GitHub Pages does)."""
+    path = site_dir / target
+    if path.is_dir():
+        path = path / "index.html"
+    return path.is_file() or (not path.suffix and path.with_suffix(".html").is_file())

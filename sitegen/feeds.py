@@ -1,0 +1,172 @@
+"""The pages made from all posts together: index, tag pages, Atom feed, sitemap, 404, the
+stylesheet and `_site/results.json`.
+
+Each takes the complete list of `(post, executed)` pairs (`executed` may be None for a post
+that has no run yet), so it runs after every post was read and loaded. Output is
+deterministic: posts newest first, ties by slug; dates come from the posts, and the only build
+stamp (the feed's `<updated>`) is SOURCE_DATE_EPOCH when set, else the newest post's date.
+"""
+
+from __future__ import annotations
+
+import datetime
+import os
+import shutil
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import jinja2
+
+from catdog.results import from_notebook
+from sitegen.render import dump_json, is_quick, percent, post_record, tag_path, write_file
+
+Pair = tuple[Any, Any]  # (Post, Executed | None)
+
+
+def render_listings(pairs: Sequence[Pair], site: Any, env: jinja2.Environment,
+                    out_dir: str | Path) -> list[Path]:
+    """Everything but the post pages themselves, in one call."""
+    return [render_index(pairs, site, env, out_dir), *render_tags(pairs, site, env, out_dir),
+            render_feed(pairs, site, env, out_dir), render_sitemap(pairs, site, env, out_dir),
+            render_404(pairs, site, env, out_dir), write_all_results(pairs, site, env, out_dir),
+            copy_stylesheet(env, out_dir)]
+
+
+def render_index(pairs: Sequence[Pair], site: Any, env: jinja2.Environment,
+                 out_dir: str | Path) -> Path:
+    """index.html: every post, newest first, with its final test score."""
+    page = {"title": site.title, "root": "", "url": "/", "description": site.description}
+    tags = [{"name": t, "url": tag_path(t)} for t in collect_tags(pairs)]
+    html = env.get_template("index.html").render(site=site, page=page, tags=tags,
+                                                 items=list_items(pairs, ""))
+    return write_file(Path(out_dir), "index.html", html.encode("utf-8"))
+
+
+def render_tags(pairs: Sequence[Pair], site: Any, env: jinja2.Environment,
+                out_dir: str | Path) -> list[Path]:
+    """tags/<tag>.html for every tag: the posts carrying it, newest first."""
+    written = []
+    for tag, tagged in sorted(collect_tags(pairs).items()):
+        page = {"title": f"Posts tagged {tag}", "root": "../", "url": "/" + tag_path(tag),
+                "description": ""}
+        html = env.get_template("tag.html").render(site=site, page=page, tag=tag,
+                                                   items=list_items(tagged, "../"))
+        written.append(write_file(Path(out_dir), tag_path(tag), html.encode("utf-8")))
+    return written
+
+
+def render_feed(pairs: Sequence[Pair], site: Any, env: jinja2.Environment,
+                out_dir: str | Path, limit: int = 20) -> Path:
+    """feed.xml (Atom): the newest `limit` posts, links absolute when `site.url` is set."""
+    base = site.url + site.baseurl
+    entries = [{"title": post.title, "link": base + post.url, "id": entry_id(post, site),
+                "updated": rfc3339(post.date), "tags": post.tags,
+                "summary": post.description or score_text(executed) or post.title}
+               for post, executed in sort_pairs(pairs)[:limit]]
+    xml = env.get_template("feed.xml").render(
+        site=site, base=base, entries=entries, updated=build_stamp(pairs),
+        feed_id=(base + "/") if site.url else "tag:catdog-blog,2024:" + (site.baseurl or "/"))
+    return write_file(Path(out_dir), "feed.xml", xml.encode("utf-8"))
+
+
+def render_sitemap(pairs: Sequence[Pair], site: Any, env: jinja2.Environment,
+                   out_dir: str | Path) -> Path:
+    """sitemap.xml: the index, every post and every tag page."""
+    base = site.url + site.baseurl
+    newest = max((post.date for post, _ in pairs), default=None)
+    entries = [{"loc": base + "/", "lastmod": newest.isoformat() if newest else ""}]
+    entries += [{"loc": base + post.url, "lastmod": post.date.isoformat()}
+                for post, _ in sort_pairs(pairs)]
+    entries += [{"loc": f"{base}/{tag_path(tag)}", "lastmod": ""}
+                for tag in sorted(collect_tags(pairs))]
+    xml = env.get_template("sitemap.xml").render(site=site, entries=entries)
+    return write_file(Path(out_dir), "sitemap.xml", xml.encode("utf-8"))
+
+
+def render_404(pairs: Sequence[Pair], site: Any, env: jinja2.Environment,
+               out_dir: str | Path) -> Path:
+    """404.html: served at any missing URL, so its links are absolute (with baseurl)."""
+    page = {"title": "Page not found", "root": site.baseurl + "/", "url": "/404.html",
+            "description": ""}
+    html = env.get_template("404.html").render(site=site, page=page)
+    return write_file(Path(out_dir), "404.html", html.encode("utf-8"))
+
+
+def write_all_results(pairs: Sequence[Pair], site: Any, env: jinja2.Environment | None,
+                      out_dir: str | Path) -> Path:
+    """_site/results.json: post url -> its values, data, environment and run facts."""
+    records = {post.url: post_record(post, results_of(executed), run_of(executed))
+               for post, executed in sort_pairs(pairs)}
+    return write_file(Path(out_dir), "results.json", dump_json(records))
+
+
+def copy_stylesheet(env: jinja2.Environment, out_dir: str | Path) -> Path:
+    """style.css is copied as is, not rendered: CSS braces are not Jinja."""
+    source = Path(env.loader.searchpath[0]) / "style.css"  # type: ignore[union-attr]
+    target = Path(out_dir) / "style.css"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(source, target)
+    return target
+
+
+# ---------------------------------------------------------------- helpers
+
+def sort_pairs(pairs: Sequence[Pair]) -> list[Pair]:
+    """Newest first, ties by slug: the same order every build."""
+    return sorted(pairs, key=lambda pair: (pair[0].date, pair[0].slug), reverse=True)
+
+
+def collect_tags(pairs: Sequence[Pair]) -> dict[str, list[Pair]]:
+    tags: dict[str, list[Pair]] = {}
+    for pair in sort_pairs(pairs):
+        for tag in pair[0].tags:
+            tags.setdefault(tag, []).append(pair)
+    return dict(sorted(tags.items()))
+
+
+def list_items(pairs: Sequence[Pair], root: str) -> list[dict[str, Any]]:
+    """What index and tag pages show of each post."""
+    return [{"title": post.title, "href": root + post.output_path, "date": post.date,
+             "description": post.description, "score": score_text(executed),
+             "quick": executed is not None and is_quick(results_of(executed), run_of(executed))}
+            for post, executed in sort_pairs(pairs)]
+
+
+def results_of(executed: Any) -> dict[str, Any]:
+    if executed is None:
+        return {"values": {}, "data": [], "environment": {}}
+    return executed.results or from_notebook(executed.notebook)
+
+
+def run_of(executed: Any) -> dict[str, Any]:
+    return dict(getattr(executed, "run", None) or {})
+
+
+def score_text(executed: Any) -> str:
+    """"test accuracy 97.1%" or "" when the run recorded none."""
+    accuracy = results_of(executed)["values"].get("test_accuracy")
+    if isinstance(accuracy, (int, float)) and not isinstance(accuracy, bool):
+        return f"test accuracy {percent(accuracy)}"
+    return ""
+
+
+def entry_id(post: Any, site: Any) -> str:
+    """A stable Atom id: the post's absolute URL, or a tag: URI when the site has no url."""
+    if site.url:
+        return site.url + site.baseurl + post.url
+    return f"tag:catdog-blog,{post.date.isoformat()}:{site.baseurl}{post.url}"
+
+
+def rfc3339(date: datetime.date) -> str:
+    return f"{date.isoformat()}T00:00:00Z"
+
+
+def build_stamp(pairs: Sequence[Pair]) -> str:
+    """SOURCE_DATE_EPOCH (reproducible builds) if set, else the newest post's date."""
+    epoch = os.environ.get("SOURCE_DATE_EPOCH")
+    if epoch:
+        moment = datetime.datetime.fromtimestamp(int(epoch), tz=datetime.timezone.utc)
+        return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+    newest = max((post.date for post, _ in pairs), default=datetime.date(1970, 1, 1))
+    return rfc3339(newest)

@@ -1,0 +1,288 @@
+"""Reading posts: a Jupytext markdown notebook with Jekyll-style YAML front matter.
+
+The front matter is split off and parsed here (not by jupytext) so that every error can name
+the line it is on; the body goes to jupytext, which turns it into notebook cells. jupytext
+would otherwise keep the non-`jupyter` keys as a leading raw cell, which is not part of the post.
+"""
+
+from __future__ import annotations
+
+import datetime
+import logging
+import posixpath
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import jupytext
+import nbformat
+import yaml
+
+from sitegen.config import SiteConfig
+from sitegen.exceptions import PostError
+
+log = logging.getLogger(__name__)
+
+FRONT_MATTER = re.compile(r"\A---[ \t]*\r?\n(.*?\r?\n)?---[ \t]*(\r?\n|\Z)", re.DOTALL)
+DATED_NAME = re.compile(r"^(\d{4})-(\d{2})-(\d{2})-(.+)$")
+SAFE_SLUG = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+KNOWN_KEYS = {"title", "date", "tags", "description", "layout", "draft", "expect", "smoke",
+              "parameters", "slug", "permalink", "jupyter"}
+
+
+@dataclass(frozen=True)
+class Post:
+    """One post, read and checked; its notebook holds the cells only (no front matter)."""
+
+    path: Path
+    slug: str
+    title: str
+    date: datetime.date
+    tags: tuple[str, ...]
+    description: str
+    layout: str
+    draft: bool
+    expect: dict
+    smoke: dict
+    parameters: dict
+    front_matter: dict
+    notebook: nbformat.NotebookNode
+    url: str
+    output_path: str
+
+    @property
+    def asset_dir(self) -> str:
+        """Folder beside the page for its images and results.json: `2024/01/05/slug`."""
+        if self.output_path.endswith("/index.html"):
+            return self.output_path[: -len("/index.html")]
+        return posixpath.splitext(self.output_path)[0]
+
+
+def read_posts(directory: str | Path, site: SiteConfig, *, drafts: bool = False,
+               errors: list[PostError] | None = None) -> list[Post]:
+    """Reads every `*.md` post in `directory`, newest first.
+
+    Drafts are left out unless `drafts`. A bad post raises PostError, unless `errors` is a
+    list: then it is appended there and the other posts are still read (a build goes on).
+    Two posts with the same permalink are an error for the second one (by file name).
+    """
+    posts: list[Post] = []
+    for path in sorted(Path(directory).glob("*.md")):
+        try:
+            post = read_post(path, site)
+            check_unique_permalink(post, posts)
+        except PostError as error:
+            if errors is None:
+                raise
+            log.error("%s", error)
+            errors.append(error)
+            continue
+        if drafts or not post.draft:
+            posts.append(post)
+    return sorted(posts, key=lambda p: (p.date, p.slug), reverse=True)
+
+
+def read_post(path: str | Path, site: SiteConfig) -> Post:
+    """Reads one post file and checks its front matter; raises PostError naming file and line."""
+    path = Path(path)
+    text = path.read_text(encoding="utf-8")
+    meta, lines, body = split_front_matter(text, path)
+    slug = read_slug(meta, path, lines)
+    date = read_date(meta, path, lines)
+    url = make_url(site.permalink, date, slug, meta.get("permalink"), path, lines)
+    return Post(
+        path=path, slug=slug, title=read_title(meta, path, lines), date=date,
+        tags=read_tags(meta, path, lines), description=str(meta.get("description") or ""),
+        layout=read_layout(meta, site, path, lines), draft=bool(meta.get("draft", False)),
+        expect=read_expect(meta, path, lines), smoke=read_mapping(meta, "smoke", path, lines),
+        parameters=read_mapping(meta, "parameters", path, lines), front_matter=meta,
+        notebook=read_notebook(meta, body, path), url=url, output_path=output_path_for(url),
+    )
+
+
+def split_front_matter(text: str, path: Path) -> tuple[dict, dict[str, int], str]:
+    """Returns (front matter, line of each key, body); the body keeps blank lines in place
+    of the front matter so jupytext's cells keep their line numbers."""
+    match = FRONT_MATTER.match(text)
+    if not match:
+        raise PostError(path, "no front matter: start the file with a `---` line, then "
+                              "`title: ...`, then another `---` line", line=1)
+    yaml_text = match.group(1) or ""
+    try:
+        node = yaml.compose(yaml_text, Loader=yaml.SafeLoader)
+        meta = yaml.safe_load(yaml_text) or {}
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        line = mark.line + 2 if mark is not None else 1
+        problem = getattr(error, "problem", None) or str(error)
+        raise PostError(path, f"bad front matter: {problem}", line=line) from None
+    if not isinstance(meta, dict):
+        raise PostError(path, "front matter must be `key: value` lines", line=2)
+    lines = {str(k.value): k.start_mark.line + 2 for k, _ in node.value} if node else {}
+    warn_unknown_keys(meta, path, lines)
+    return meta, lines, "\n" * match.group(0).count("\n") + text[match.end():]
+
+
+def warn_unknown_keys(meta: dict, path: Path, lines: dict[str, int]) -> None:
+    """Jekyll allows any key, so an unknown one is only a warning (it may be a typo)."""
+    for key in sorted(set(map(str, meta)) - KNOWN_KEYS):
+        log.warning("%s:%s: unknown front matter key %r (known: %s)", path, lines.get(key, 1),
+                    key, ", ".join(sorted(KNOWN_KEYS)))
+
+
+def read_title(meta: dict, path: Path, lines: dict[str, int]) -> str:
+    title = meta.get("title")
+    if title is None or not str(title).strip():
+        raise PostError(path, "missing title: add `title: ...` to the front matter",
+                        line=lines.get("title", 1))
+    return str(title).strip()
+
+
+def read_date(meta: dict, path: Path, lines: dict[str, int]) -> datetime.date:
+    """The `date:` key, else the `YYYY-MM-DD-` prefix of the file name, as in Jekyll's _posts."""
+    value = meta.get("date")
+    if value is None:
+        match = DATED_NAME.match(path.stem)
+        if not match:
+            raise PostError(path, "no date: add `date: YYYY-MM-DD` to the front matter or name "
+                                  "the file YYYY-MM-DD-slug.md", line=1)
+        value = "-".join(match.groups()[:3])
+    if isinstance(value, datetime.datetime):
+        return value.date()
+    if isinstance(value, datetime.date):
+        return value
+    try:
+        return datetime.date.fromisoformat(str(value).strip()[:10])
+    except ValueError:
+        raise PostError(path, f"bad date {value!r}: write it as YYYY-MM-DD, e.g. 2024-01-05",
+                        line=lines.get("date", 1)) from None
+
+
+def read_slug(meta: dict, path: Path, lines: dict[str, int]) -> str:
+    """`slug:` from the front matter (must already be safe), else made from the file name."""
+    if "slug" in meta:
+        slug = str(meta["slug"])
+        if not SAFE_SLUG.match(slug) or ".." in slug:
+            raise PostError(path, f"bad slug {slug!r}: use letters, digits, '-', '_' or '.', "
+                                  "with no '/' or '..'", line=lines.get("slug", 1))
+        return slug
+    match = DATED_NAME.match(path.stem)
+    slug = slugify(match.group(4) if match else path.stem, keep_case=True)
+    if not slug:
+        raise PostError(path, "cannot make a slug from the file name: add `slug: ...`", line=1)
+    return slug
+
+
+def slugify(text: str, keep_case: bool = False) -> str:
+    """Letters, digits and single dashes: safe in any URL and file name. Jekyll's `:title`
+    keeps the file name's case, so post slugs do; tag slugs are lower-case."""
+    text = text if keep_case else text.lower()
+    return re.sub(r"[^A-Za-z0-9]+", "-", text).strip("-")
+
+
+def read_tags(meta: dict, path: Path, lines: dict[str, int]) -> tuple[str, ...]:
+    """A YAML list, or one string of space-separated tags as Jekyll allows."""
+    tags = meta.get("tags") or []
+    if isinstance(tags, str):
+        tags = tags.split()
+    if not isinstance(tags, list) or not all(isinstance(t, (str, int)) for t in tags):
+        raise PostError(path, f"tags must be a list of words, e.g. [keras, cnn]. "
+                              f"Received: {tags!r}", line=lines.get("tags", 1))
+    tags = [str(t).strip() for t in tags]
+    if any(not slugify(t) for t in tags):
+        raise PostError(path, f"each tag needs a letter or digit. Received: {tags!r}",
+                        line=lines.get("tags", 1))
+    return tuple(dict.fromkeys(tags))
+
+
+def read_layout(meta: dict, site: SiteConfig, path: Path, lines: dict[str, int]) -> str:
+    layout = str(meta.get("layout") or "post")
+    if layout not in site.layouts:
+        raise PostError(path, f"unknown layout {layout!r}: use one of {list(site.layouts)}",
+                        line=lines.get("layout", 1))
+    return layout
+
+
+def read_mapping(meta: dict, key: str, path: Path, lines: dict[str, int]) -> dict:
+    value = meta.get(key) or {}
+    if not isinstance(value, Mapping):
+        raise PostError(path, f"`{key}` must be a mapping like `{{epochs: 1}}`. "
+                              f"Received: {value!r}", line=lines.get(key, 1))
+    return dict(value)
+
+
+def read_expect(meta: dict, path: Path, lines: dict[str, int]) -> dict:
+    """`expect:` maps a recorded value to a condition such as ">= 0.90"; checked now, not in CI."""
+    from sitegen.checks import parse_expectation  # checks imports Post for type hints only
+
+    expect = read_mapping(meta, "expect", path, lines)
+    for name, condition in expect.items():
+        try:
+            parse_expectation(condition)
+        except ValueError as error:
+            raise PostError(path, f"expect.{name}: {error}", line=lines.get("expect", 1)) from None
+    return expect
+
+
+def read_notebook(meta: dict, body: str, path: Path) -> nbformat.NotebookNode:
+    """Cells of the body via jupytext; the front matter's `jupyter:` key becomes metadata."""
+    try:
+        notebook = jupytext.reads(body, fmt="md")
+    except Exception as error:  # jupytext raises many types for malformed cells
+        raise PostError(path, f"jupytext cannot read the body: {error}") from None
+    if isinstance(meta.get("jupyter"), Mapping):
+        notebook.metadata.update(meta["jupyter"])
+    # Blank lines in place of the front matter give jupytext an empty first cell; drop it.
+    while notebook.cells and notebook.cells[0].cell_type == "markdown" \
+            and not notebook.cells[0].source.strip():
+        notebook.cells.pop(0)
+    return notebook
+
+
+def make_url(pattern: str, date: datetime.date, slug: str, permalink: Any, path: Path,
+             lines: dict[str, int]) -> str:
+    """The page's URL from the site pattern (or the post's own `permalink:`), never outside
+    the site: `..` and `.` segments, backslashes and odd characters are refused."""
+    line = lines.get("permalink", 1)
+    if permalink is not None:
+        url = str(permalink)
+    else:
+        line = lines.get("slug", 1)
+        url = fill_permalink(pattern, date, slug)
+    segments = url.split("/")
+    if (not url.startswith("/") or "\\" in url or any(s in (".", "..") for s in segments)
+            or not re.fullmatch(r"[A-Za-z0-9._~/-]+", url)):
+        raise PostError(path, f"bad permalink {url!r}: it must start with '/' and use only "
+                              "letters, digits, '-', '_', '.' and '/', with no '..'", line=line)
+    return url
+
+
+def fill_permalink(pattern: str, date: datetime.date, slug: str) -> str:
+    """Jekyll's placeholders: https://jekyllrb.com/docs/permalinks/#placeholders"""
+    values = {
+        ":year": f"{date.year:04d}", ":short_year": f"{date.year % 100:02d}",
+        ":month": f"{date.month:02d}", ":i_month": str(date.month),
+        ":day": f"{date.day:02d}", ":i_day": str(date.day),
+        ":y_day": f"{date.timetuple().tm_yday:03d}", ":title": slug, ":slug": slug,
+    }
+    names = sorted(values, key=len, reverse=True)  # `:i_month` before `:month`
+    return re.sub("|".join(map(re.escape, names)), lambda m: values[m.group(0)], pattern)
+
+
+def output_path_for(url: str) -> str:
+    """Where the page is written under _site: `/a/b.html` -> `a/b.html`, `/a/b/` -> `a/b/index.html`."""
+    relative = url.lstrip("/")
+    if not relative or relative.endswith("/"):
+        return relative + "index.html"
+    if not posixpath.splitext(relative)[1]:
+        return relative + ".html"
+    return relative
+
+
+def check_unique_permalink(post: Post, earlier: list[Post]) -> None:
+    for other in earlier:
+        if other.output_path == post.output_path:
+            raise PostError(post.path, f"duplicate permalink {post.url}: {other.path} has the "
+                                       "same one; change the date, the file name or `slug:`")

@@ -1,0 +1,396 @@
+"""Rendering one executed post into its page, its image files and its results.json.
+
+Markdown cells are first rendered as Jinja templates (so prose can quote `{{ results.x }}` and
+`{{ site.baseurl }}`), then as Markdown; code is highlighted with Pygments (no JavaScript);
+outputs are cleaned the way a terminal would show them, images are written as files, and the
+results-record outputs are not shown: they are the data behind the summary box.
+"""
+
+from __future__ import annotations
+
+import base64
+import functools
+import json
+import logging
+import posixpath
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+import jinja2
+from markdown_it import MarkdownIt
+from markupsafe import Markup, escape
+from mdit_py_plugins.dollarmath import dollarmath_plugin
+from nbconvert.filters import strip_ansi
+from pygments import highlight
+from pygments.formatters import HtmlFormatter
+from pygments.lexers import get_lexer_by_name
+from pygments.util import ClassNotFound
+
+from catdog.results import MIME_TYPE, from_notebook
+from sitegen.exceptions import RenderError
+
+log = logging.getLogger(__name__)
+
+QUICK_BANNER = ("Quick run: tiny synthetic data, one epoch, random weights — "
+                "these numbers mean nothing.")
+IMAGE_TYPES = {"image/png": "png", "image/jpeg": "jpg", "image/svg+xml": "svg"}
+SHOWN_TYPES = ("text/html", "text/markdown", "text/latex", "text/plain")
+FORMATTER = HtmlFormatter(cssclass="highlight", nowrap=False)
+MARKDOWN = MarkdownIt("commonmark", {"html": True}).enable(["table", "strikethrough"]).use(
+    dollarmath_plugin, double_inline=True)
+
+
+class Executed(Protocol):
+    """What the cache hands the renderer for one post (duck-typed)."""
+
+    notebook: Any  # the executed notebook: the post's cells plus outputs
+    results: dict  # catdog.results.from_notebook(notebook): values, data, environment
+    run: dict      # mode "real"|"smoke", ran_at (ISO), duration_s, parameters, kernel
+
+
+# ---------------------------------------------------------------- Jinja environments and filters
+
+def percent(value: Any, digits: int = 1) -> str:
+    """0.9713 -> "97.1%"."""
+    return f"{float(value) * 100:.{digits}f}%"
+
+
+def seconds(value: Any) -> str:
+    """312.4 -> "5 min 12 s"; 4.25 -> "4.2 s"; 3725 -> "1 h 2 min"."""
+    total = float(value)
+    if total < 10:
+        return f"{total:.1f} s"
+    whole = round(total)
+    hours, rest = divmod(whole, 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours:
+        return f"{hours} h {minutes} min"
+    return f"{minutes} min {secs} s" if minutes else f"{secs} s"
+
+
+def add_filters(env: jinja2.Environment) -> jinja2.Environment:
+    env.filters.update(percent=percent, seconds=seconds)
+    return env
+
+
+def make_environment(templates_dir: str | Path) -> jinja2.Environment:
+    """The environment for layouts, feed and sitemap: autoescape on, undefined is an error."""
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(templates_dir)),
+        autoescape=jinja2.select_autoescape(["html", "xml"]),
+        undefined=jinja2.StrictUndefined, keep_trailing_newline=True,
+    )
+    return add_filters(env)
+
+
+# Prose is Markdown, not HTML, so autoescape only affects substituted values: a recorded
+# string like "<b>" then shows as text, never as markup.
+PROSE = add_filters(jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined))
+
+
+class Values:
+    """Recorded values with attribute access (`results.test_accuracy`); a key named like a
+    dict method (`items`) still means the value."""
+
+    def __init__(self, values: Mapping[str, Any]) -> None:
+        self._values = dict(values)
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self.__dict__["_values"][name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+    def __getitem__(self, name: str) -> Any:
+        return self._values[name]
+
+    def names(self) -> list[str]:
+        return sorted(self._values)
+
+
+# ---------------------------------------------------------------- terminal text
+
+def clean_terminal_text(text: str) -> str:
+    """Shows text the way a terminal would: ANSI codes removed, `\\r` and `\\b` resolved.
+
+    Keras and tqdm redraw progress bars with `\\r` and `\\b`; Jupyter front ends resolve
+    these in JavaScript (JupyterLab's `fixCarriageReturn`/`fixBackspace`) and nbconvert's HTML
+    exporter does not, so a `fit` log would otherwise hold every redraw. Here each line is
+    replayed on a cursor: `\\r` goes to column 0, `\\b` back one, other characters overwrite.
+    """
+    return "\n".join(replay_line(line) for line in strip_ansi(text).split("\n"))
+
+
+def replay_line(line: str) -> str:
+    if "\r" not in line and "\b" not in line:
+        return line
+    screen: list[str] = []
+    column = 0
+    for char in line:
+        if char == "\r":
+            column = 0
+        elif char == "\b":
+            column = max(0, column - 1)
+        else:
+            if column < len(screen):
+                screen[column] = char
+            else:
+                screen.append(char)
+            column += 1
+    return "".join(screen).rstrip()
+
+
+# ---------------------------------------------------------------- one post
+
+def render_post(post: Any, executed: Executed, site: Any, env: jinja2.Environment,
+                out_dir: str | Path) -> list[Path]:
+    """Writes the post's page, its images and its results.json under `out_dir`.
+
+    Returns the paths written. Raises RenderError (naming the post and cell) if prose quotes
+    a name that is not defined. Nothing is written before the whole page rendered.
+    """
+    out_dir = Path(out_dir)
+    results = executed.results or from_notebook(executed.notebook)
+    page = make_page(post, site)
+    images = Assets(posixpath.relpath(post.asset_dir, posixpath.dirname(post.output_path)))
+    body = render_cells(post, executed.notebook, site, page, results, images)
+    html = env.get_template(f"{post.layout}.html").render(
+        site=site, page=page, post=post, content=Markup(body),
+        summary=summarize(results, executed.run), run=executed.run,
+        quick=is_quick(results, executed.run), quick_banner=QUICK_BANNER)
+    files = {post.output_path: html.encode("utf-8"),
+             f"{post.asset_dir}/results.json": dump_json(post_record(post, results,
+                                                                     executed.run))}
+    files.update({f"{post.asset_dir}/{name}": data for name, data in images.files.items()})
+    return [write_file(out_dir, relative, data) for relative, data in sorted(files.items())]
+
+
+def make_page(post: Any, site: Any) -> dict[str, Any]:
+    """What templates and prose see as `page` (as in Jekyll); `root` is the relative way back
+    to the site root, so pages also work opened from disk."""
+    root = "../" * post.output_path.count("/")
+    return {"title": post.title, "date": post.date, "url": post.url, "slug": post.slug,
+            "description": post.description, "layout": post.layout, "root": root,
+            "tags": [{"name": t, "url": root + tag_path(t)} for t in post.tags]}
+
+
+def tag_path(tag: str) -> str:
+    """`Keras CNN` -> `tags/keras-cnn.html`."""
+    from sitegen.posts import slugify
+
+    return f"tags/{slugify(tag)}.html"
+
+
+def is_quick(results: Mapping[str, Any], run: Mapping[str, Any] | None) -> bool:
+    """A smoke run or one that recorded `quick=True`: its numbers mean nothing."""
+    return (run or {}).get("mode") == "smoke" or bool(results.get("values", {}).get("quick"))
+
+
+def post_record(post: Any, results: Mapping[str, Any], run: Mapping[str, Any] | None) -> dict:
+    """The post's results.json: where it is, what it recorded and how it ran."""
+    return {"url": post.url, "title": post.title, "date": post.date.isoformat(),
+            "values": results.get("values", {}), "data": results.get("data", []),
+            "environment": results.get("environment", {}), "run": dict(run or {})}
+
+
+def dump_json(value: Any) -> bytes:
+    return (json.dumps(value, indent=2, sort_keys=True, default=str) + "\n").encode("utf-8")
+
+
+def write_file(out_dir: Path, relative: str, data: bytes) -> Path:
+    """Writes `out_dir/relative`, refusing any path that would land outside `out_dir`."""
+    path = (out_dir / relative).resolve()
+    if not path.is_relative_to(out_dir.resolve()):
+        raise ValueError(f"refusing to write outside {out_dir}. Received: {relative!r}")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
+    return path
+
+
+# ---------------------------------------------------------------- summary box
+
+def summarize(results: Mapping[str, Any], run: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The summary box: the final test score and the run's facts, as display strings."""
+    values, env, run = results.get("values", {}), results.get("environment", {}), run or {}
+    score = values.get("test_accuracy")
+    loss = values.get("test_loss")
+    return {"score": percent(score) if is_number(score) else None,
+            "loss": f"{loss:.4f}" if is_number(loss) else None,
+            "facts": [(label, text) for label, text in run_facts(values, env, run) if text]}
+
+
+def run_facts(values: Mapping, env: Mapping, run: Mapping) -> list[tuple[str, str]]:
+    backend = env.get("keras_backend")
+    return [
+        ("Validation accuracy", percent(values["val_accuracy"])
+         if is_number(values.get("val_accuracy")) else ""),
+        ("Device", str(values.get("device") or "")),
+        ("Data", str(values.get("data_source") or "")),
+        ("Images", f"{values['image_count']:,}" if is_number(values.get("image_count")) else ""),
+        ("Epochs", str(values.get("epochs") or "")),
+        ("Training time", seconds(values["train_seconds"])
+         if is_number(values.get("train_seconds")) else ""),
+        ("Ran at", str(run.get("ran_at") or "")),
+        ("Run", "quick (smoke)" if is_quick({"values": values}, run) else "real"),
+        ("Keras", " ".join(filter(None, [env.get("keras"), backend and f"({backend}"
+                                         f" {env.get(backend) or ''}".rstrip() + ")"]))),
+    ]
+
+
+def is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+# ---------------------------------------------------------------- cells
+
+@dataclass
+class Assets:
+    """A page's image files, and the page-relative folder they are linked from (`slug`), so
+    images load from disk and under any baseurl alike."""
+
+    prefix: str
+    files: dict[str, bytes] = field(default_factory=dict)
+
+    def add(self, name: str, data: bytes) -> str:
+        self.files[name] = data
+        return f"{self.prefix}/{name}" if self.prefix != "." else name
+
+
+def render_cells(post: Any, notebook: Any, site: Any, page: dict, results: Mapping,
+                 images: Assets) -> str:
+    """The HTML of every cell, in order; image files are collected in `images`."""
+    language = notebook_language(notebook)
+    prose = {"site": site, "page": page, "results": Values(results.get("values", {}))}
+    parts = []
+    for number, cell in enumerate(notebook.cells, start=1):
+        tags = set(cell.get("metadata", {}).get("tags", []))
+        if "remove-cell" in tags:
+            continue
+        if cell.cell_type == "markdown":
+            parts.append(render_markdown(cell.source, prose, post, number))
+        elif cell.cell_type == "code":
+            parts.append(render_code_cell(cell, number, tags, language, images))
+    return "\n".join(parts)
+
+
+def notebook_language(notebook: Any) -> str:
+    metadata = notebook.get("metadata", {})
+    return (metadata.get("language_info", {}).get("name")
+            or metadata.get("kernelspec", {}).get("language") or "python")
+
+
+def render_markdown(source: str, context: dict, post: Any, number: int) -> str:
+    """Jinja first (quoting results, site, page), then Markdown with tables and math."""
+    if "{{" in source or "{%" in source or "{#" in source:
+        source = render_prose_template(source, context, post, number)
+    return f'<div class="cell markdown">\n{MARKDOWN.render(source)}</div>'
+
+
+def render_prose_template(source: str, context: dict, post: Any, number: int) -> str:
+    try:
+        return PROSE.from_string(source).render(context)
+    except jinja2.UndefinedError as error:
+        names = ", ".join(context["results"].names()) or "none"
+        raise RenderError(post.path, f"{error.message} in a markdown cell; recorded results: "
+                                     f"{names}; site and page are also defined",
+                          cell=number) from None
+    except jinja2.TemplateSyntaxError as error:
+        raise RenderError(post.path, f"bad template syntax in a markdown cell, its line "
+                                     f"{error.lineno}: {error.message}", cell=number) from None
+
+
+def render_code_cell(cell: Any, number: int, tags: set[str], language: str,
+                     images: Assets) -> str:
+    """Input (highlighted) and outputs; `hide-*` folds a part away, `remove-*` drops it."""
+    parts = []
+    if "remove-input" not in tags and cell.source.strip():
+        parts.append(fold(highlight_code(cell.source, language), "Show code",
+                          "hide-input" in tags))
+    if "remove-output" not in tags:
+        outputs = "".join(render_output(o, number, i, images)
+                          for i, o in enumerate(cell.get("outputs", []), start=1))
+        if outputs:
+            parts.append(fold(f'<div class="outputs">{outputs}</div>', "Show output",
+                              "hide-output" in tags))
+    return f'<div class="cell code" id="cell-{number}">\n' + "\n".join(parts) + "\n</div>"
+
+
+def fold(html: str, summary: str, hidden: bool) -> str:
+    """A hidden part stays one click away, with no JavaScript: <details>."""
+    if not hidden:
+        return html
+    return f"<details><summary>{summary}</summary>\n{html}\n</details>"
+
+
+@functools.lru_cache(maxsize=16)
+def find_lexer(language: str) -> Any:
+    for name in ("ipython3", language, "text") if language == "python" else (language, "text"):
+        try:
+            return get_lexer_by_name(name)
+        except ClassNotFound:
+            continue
+    return get_lexer_by_name("text")
+
+
+def highlight_code(source: str, language: str) -> str:
+    return highlight(source, find_lexer(language), FORMATTER)
+
+
+def render_output(output: Any, number: int, index: int, images: Assets) -> str:
+    """One output as HTML: stream and text cleaned and escaped, images as files, the results
+    record not shown at all."""
+    kind = output.get("output_type")
+    if kind == "stream":
+        name = output.get("name", "stdout")
+        return pre(clean_terminal_text(output.get("text", "")), f"stream {name}")
+    if kind == "error":
+        traceback = "\n".join(output.get("traceback", [])) or \
+            f"{output.get('ename')}: {output.get('evalue')}"
+        return pre(strip_ansi(traceback), "error")
+    data = output.get("data", {})
+    if MIME_TYPE in data:
+        return ""
+    for mime, extension in IMAGE_TYPES.items():
+        if mime in data:
+            src = images.add(f"fig-{number}-{index}.{extension}", decode_image(data[mime], mime))
+            return image_tag(src, output.get("metadata", {}).get(mime, {}), number)
+    return render_rich(data)
+
+
+def render_rich(data: Mapping[str, Any]) -> str:
+    """HTML from our own kernel is kept (tables); other text is shown as escaped text."""
+    if "text/html" in data:
+        return f'<div class="output html">{join_text(data["text/html"])}</div>'
+    if "text/markdown" in data:
+        return f'<div class="output markdown">{MARKDOWN.render(join_text(data["text/markdown"]))}</div>'
+    for mime in ("text/latex", "text/plain"):
+        if mime in data:
+            return pre(clean_terminal_text(join_text(data[mime])), "result")
+    return ""
+
+
+def join_text(value: Any) -> str:
+    return "".join(value) if isinstance(value, list) else str(value)
+
+
+def pre(text: str, css_class: str) -> str:
+    if not text.strip():
+        return ""
+    return f'<pre class="output {css_class}">{escape(text.rstrip())}</pre>'
+
+
+def decode_image(value: Any, mime: str) -> bytes:
+    """PNG and JPEG come base64-encoded; SVG is plain text."""
+    text = join_text(value)
+    if mime == "image/svg+xml":
+        return text.encode("utf-8")
+    return base64.b64decode(text)
+
+
+def image_tag(src: str, metadata: Mapping[str, Any], number: int) -> str:
+    size = "".join(f' {k}="{int(metadata[k])}"' for k in ("width", "height")
+                   if is_number(metadata.get(k)))
+    return (f'<figure class="output image"><img src="{escape(src)}"'
+            f' alt="Figure from cell {number}" loading="lazy"{size}></figure>')

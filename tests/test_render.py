@@ -1,0 +1,268 @@
+"""Rendering a post page from an in-memory executed notebook (no kernel): outputs, images,
+escaping, cell tags, the summary box, the quick-run banner and prose quoting results."""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+from html.parser import HTMLParser
+from pathlib import Path
+from types import SimpleNamespace
+
+import nbformat.v4 as v4
+import pytest
+
+from catdog.results import MIME_TYPE
+from sitegen.config import make_config
+from sitegen.exceptions import RenderError
+from sitegen.posts import read_post
+from sitegen.render import clean_terminal_text, make_environment, percent, render_post, seconds
+
+ROOT = Path(__file__).resolve().parents[1]
+FRONT = "---\ntitle: {title}\ntags: [keras, cnn]\n---\n\n"
+BODY = """# A cat or a dog?
+
+We train for {{ results.epochs }} epochs and reach {{ results.test_accuracy | percent }}.
+
+```python
+print("training")
+```
+"""
+
+
+def tiny_png(size: int = 24) -> bytes:
+    """A two-colour PNG, so a screenshot of it is not blank."""
+    from PIL import Image
+
+    image = Image.new("RGB", (size, size), (200, 30, 30))
+    image.paste((20, 20, 220), (0, 0, size // 2, size))
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def record(values: dict, **extra) -> dict:
+    payload = {"version": 1, "values": values, **extra}
+    return v4.new_output("display_data", data={MIME_TYPE: payload, "text/plain": "recorded"})
+
+
+VALUES = {"test_accuracy": 0.9713, "test_loss": 0.0812, "epochs": 3, "train_seconds": 312.4,
+          "device": "CPU (2 cores)", "data_source": "cats_and_dogs_filtered.zip",
+          "image_count": 3000, "quick": False}
+ENVIRONMENT = {"python": "3.11.7", "keras_backend": "jax", "keras": "3.15.1", "jax": "0.4.30"}
+
+
+def executed_cells(post, values: dict = VALUES) -> list:
+    """The post's own cells, with outputs of every kind added to its code cell."""
+    cells = [dict(cell) for cell in post.notebook.cells]
+    code = v4.new_code_cell(cells[-1]["source"], outputs=[
+        v4.new_output("stream", name="stdout",
+                      text="Epoch 1/3\n\x1b[1m1/2\x1b[0m ━━ 1s\r\x1b[1m2/2\x1b[0m ━━━━ 2s\n"
+                           "Epoch 2/3\n2/2 done\b\b\b\bDONE\n<script>alert(1)</script>\n"),
+        v4.new_output("display_data", data={"image/png": base64.b64encode(tiny_png()).decode(),
+                                            "text/plain": "<Figure>"}),
+        v4.new_output("execute_result", data={"text/html": "<table><tr><td>cnn</td></tr></table>",
+                                              "text/plain": "df"}, execution_count=1),
+        record(values, environment=ENVIRONMENT),
+    ])
+    return [v4.new_markdown_cell(c["source"]) if c["cell_type"] == "markdown" else c
+            for c in cells[:-1]] + [code]
+
+
+def make_executed(post, values: dict = VALUES, mode: str = "real", cells=None):
+    notebook = v4.new_notebook(cells=cells if cells is not None else executed_cells(post, values))
+    from catdog.results import from_notebook
+
+    return SimpleNamespace(notebook=notebook, results=from_notebook(notebook),
+                           run={"mode": mode, "ran_at": "2024-01-05T10:00:00+00:00",
+                                "duration_s": 320.0, "parameters": {}, "kernel": "python3"})
+
+
+def write_post(directory: Path, name: str = "2024-01-05-cat-or-dog.md", title: str = "Cat or dog",
+               body: str = BODY, front: str | None = None) -> Path:
+    path = directory / name
+    path.write_text((front if front is not None else FRONT.format(title=title)) + body)
+    return path
+
+
+@pytest.fixture
+def site():
+    return make_config({"title": "catdog blog"}, ROOT)
+
+
+@pytest.fixture
+def env():
+    return make_environment(ROOT / "templates")
+
+
+@pytest.fixture
+def rendered(tmp_path, site, env):
+    """A rendered post: (post, out_dir, page html, written paths)."""
+    post = read_post(write_post(tmp_path), site)
+    out = tmp_path / "_site"
+    written = render_post(post, make_executed(post), site, env, out)
+    return post, out, (out / post.output_path).read_text(), written
+
+
+class WellFormed(HTMLParser):
+    """Fails on a closing tag that does not match the open one (void elements aside)."""
+
+    VOID = {"meta", "link", "img", "br", "hr", "input", "source", "col", "wbr"}
+
+    def __init__(self):
+        super().__init__()
+        self.stack: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        if tag not in self.VOID:
+            self.stack.append(tag)
+
+    def handle_endtag(self, tag):
+        assert self.stack and self.stack[-1] == tag, f"</{tag}> closes {self.stack[-1:]}"
+        self.stack.pop()
+
+
+def assert_well_formed(html: str) -> None:
+    parser = WellFormed()
+    parser.feed(html)
+    parser.close()
+    assert parser.stack == [], f"unclosed: {parser.stack}"
+
+
+def test_page_is_written_at_its_permalink_and_well_formed(rendered):
+    post, out, html, written = rendered
+    assert post.output_path == "2024/01/05/cat-or-dog.html"
+    assert (out / post.output_path) in written
+    assert_well_formed(html)
+
+
+def test_images_are_files_beside_the_page_not_base64(rendered):
+    post, out, html, _ = rendered
+    assert (out / "2024/01/05/cat-or-dog/fig-2-2.png").read_bytes() == tiny_png()
+    assert 'src="cat-or-dog/fig-2-2.png"' in html
+    assert "base64" not in html
+
+
+def test_results_json_beside_the_page(rendered):
+    post, out, _, _ = rendered
+    record = json.loads((out / "2024/01/05/cat-or-dog/results.json").read_text())
+    assert record["values"]["test_accuracy"] == 0.9713
+    assert record["run"]["mode"] == "real" and record["url"] == post.url
+
+
+def test_summary_box_shows_score_and_run_facts(rendered):
+    html = rendered[2]
+    assert "97.1%" in html and "0.0812" in html
+    for fact in ("CPU (2 cores)", "cats_and_dogs_filtered.zip", "3,000", "5 min 12 s",
+                 "2024-01-05T10:00:00+00:00", "3.15.1 (jax 0.4.30)"):
+        assert fact in html
+    assert "Quick run" not in html
+
+
+def test_prose_quotes_recorded_results(rendered):
+    assert "We train for 3 epochs and reach 97.1%." in rendered[2]
+
+
+def test_results_record_output_is_not_shown(rendered):
+    assert "recorded" not in rendered[2] and MIME_TYPE not in rendered[2]
+
+
+def test_stream_is_cleaned_like_a_terminal_and_escaped(rendered):
+    html = rendered[2]
+    assert "2/2 ━━━━ 2s" in html and "1/2" not in html and "\x1b" not in html
+    assert "2/2 DONE" in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html and "<script>" not in html
+
+
+def test_rich_html_output_is_kept(rendered):
+    assert "<table><tr><td>cnn</td></tr></table>" in rendered[2]
+
+
+def test_code_is_highlighted_with_pygments(rendered):
+    assert '<div class="highlight"><pre>' in rendered[2]
+    assert '<span class="nb">print</span>' in rendered[2]
+
+
+def test_title_is_escaped(tmp_path, site, env):
+    post = read_post(write_post(tmp_path, title="'<script>x</script>'"), site)
+    render_post(post, make_executed(post), site, env, tmp_path / "out")
+    html = (tmp_path / "out" / post.output_path).read_text()
+    assert "<script>" not in html and "&lt;script&gt;x&lt;/script&gt;" in html
+
+
+@pytest.mark.parametrize("mode,quick", [("smoke", False), ("real", True)], ids=["smoke-run",
+                                                                               "quick-value"])
+def test_quick_runs_carry_a_banner(tmp_path, site, env, mode, quick):
+    post = read_post(write_post(tmp_path), site)
+    render_post(post, make_executed(post, {**VALUES, "quick": quick}, mode), site, env, tmp_path)
+    assert "these numbers mean nothing" in (tmp_path / post.output_path).read_text()
+
+
+def test_error_output_is_shown_without_ansi(tmp_path, site, env):
+    post = read_post(write_post(tmp_path), site)
+    error = v4.new_output("error", ename="ValueError", evalue="bad <x>",
+                          traceback=["\x1b[31mValueError\x1b[0m: bad <x>"])
+    cells = [v4.new_code_cell("raise ValueError", outputs=[error])]
+    render_post(post, make_executed(post, cells=cells), site, env, tmp_path)
+    html = (tmp_path / post.output_path).read_text()
+    assert '<pre class="output error">ValueError: bad &lt;x&gt;</pre>' in html
+
+
+@pytest.mark.parametrize("tag,shown,folded", [
+    ("hide-input", True, "Show code"), ("hide-output", True, "Show output"),
+    ("remove-cell", False, None), ("remove-input", False, None)])
+def test_cell_tags(tmp_path, site, env, tag, shown, folded):
+    post = read_post(write_post(tmp_path), site)
+    cell = v4.new_code_cell("secret_code = 1", metadata={"tags": [tag]},
+                            outputs=[v4.new_output("stream", name="stdout", text="visible\n")])
+    render_post(post, make_executed(post, cells=[cell]), site, env, tmp_path)
+    html = (tmp_path / post.output_path).read_text()
+    assert ("secret_code" in html) is shown
+    if folded:
+        assert f"<details><summary>{folded}</summary>" in html
+    if tag == "remove-input":
+        assert "visible" in html
+
+
+def test_undefined_result_names_post_cell_and_known_names(tmp_path, site, env):
+    post = read_post(write_post(tmp_path, body="Hi\n\n```python\nx\n```\n\n"
+                                               "Got {{ results.f1_score }}.\n"), site)
+    with pytest.raises(RenderError) as caught:
+        render_post(post, make_executed(post, cells=[
+            v4.new_markdown_cell("Hi"), v4.new_code_cell("x", outputs=[record(VALUES)]),
+            v4.new_markdown_cell("Got {{ results.f1_score }}.")]), site, env, tmp_path)
+    message = str(caught.value)
+    assert str(post.path) in message and "cell 3" in message
+    assert "f1_score" in message and "test_accuracy" in message
+    assert not (tmp_path / post.output_path).exists()
+
+
+def test_site_baseurl_in_prose(tmp_path, env):
+    site = make_config({"baseurl": "/catdog"}, ROOT)
+    post = read_post(write_post(tmp_path, body="![cat]({{ site.baseurl }}/cat.png)\n"), site)
+    render_post(post, make_executed(post, cells=[v4.new_markdown_cell(
+        "![cat]({{ site.baseurl }}/cat.png)")]), site, env, tmp_path)
+    assert 'src="/catdog/cat.png"' in (tmp_path / post.output_path).read_text()
+
+
+def test_markdown_tables_and_math(tmp_path, site, env):
+    post = read_post(write_post(tmp_path), site)
+    cells = [v4.new_markdown_cell("| a | b |\n|---|---|\n| 1 | 2 |\n\nLoss $L = -\\log p$")]
+    render_post(post, make_executed(post, cells=cells), site, env, tmp_path)
+    html = (tmp_path / post.output_path).read_text()
+    assert "<table>" in html and '<span class="math inline">' in html
+
+
+@pytest.mark.parametrize("raw,clean", [
+    ("a\rb", "b"), ("abc\rx", "xbc"), ("abc\b\bZ", "aZc"), ("\x1b[1mbold\x1b[0m", "bold"),
+    ("1/3 [==>   ]\r2/3 [=====>]\r3/3 [========]\nnext", "3/3 [========]\nnext"),
+    ("line\r\n", "line\n")], ids=["cr", "cr-partial", "backspace", "ansi", "keras-bar", "crlf"])
+def test_clean_terminal_text(raw, clean):
+    assert clean_terminal_text(raw) == clean
+
+
+def test_filters():
+    assert percent(0.9713) == "97.1%"
+    assert seconds(312.4) == "5 min 12 s" and seconds(4.25) == "4.2 s"
+    assert seconds(3725) == "1 h 2 min" and seconds(42) == "42 s"
