@@ -32,6 +32,15 @@ KNOWN_KEYS = {"title", "date", "tags", "description", "layout", "draft", "expect
               "parameters", "slug", "permalink", "jupyter"}
 
 
+class FrontMatterLoader(yaml.SafeLoader):
+    """YAML's safe loader, but dates stay strings: PyYAML raises a bare ValueError for
+    `2024-13-45`, and read_date can name the line instead."""
+
+
+FrontMatterLoader.add_constructor("tag:yaml.org,2002:timestamp",
+                                  lambda loader, node: loader.construct_scalar(node))
+
+
 @dataclass(frozen=True)
 class Post:
     """One post, read and checked; its notebook holds the cells only (no front matter)."""
@@ -111,10 +120,12 @@ def split_front_matter(text: str, path: Path) -> tuple[dict, dict[str, int], str
                               "`title: ...`, then another `---` line", line=1)
     yaml_text = match.group(1) or ""
     try:
-        node = yaml.compose(yaml_text, Loader=yaml.SafeLoader)
-        meta = yaml.safe_load(yaml_text) or {}
+        node = yaml.compose(yaml_text, Loader=FrontMatterLoader)
+        meta = yaml.load(yaml_text, Loader=FrontMatterLoader) or {}
     except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
+        # The context mark is where the broken construct starts (an unclosed `[`); the
+        # problem mark alone often points at the end of the front matter.
+        mark = getattr(error, "context_mark", None) or getattr(error, "problem_mark", None)
         line = mark.line + 2 if mark is not None else 1
         problem = getattr(error, "problem", None) or str(error)
         raise PostError(path, f"bad front matter: {problem}", line=line) from None

@@ -1,0 +1,130 @@
+"""Reading posts: front matter, dates, slugs, permalinks, and a clear error for each mistake."""
+
+from __future__ import annotations
+
+import datetime
+from pathlib import Path
+
+import pytest
+
+from sitegen.config import load_config, make_config
+from sitegen.exceptions import PostError
+from sitegen.posts import read_post, read_posts
+
+ROOT = Path(__file__).resolve().parents[1]
+BODY = "\nSome prose.\n\n```python tags=[\"parameters\"]\nepochs = 3\n```\n"
+
+
+@pytest.fixture
+def site():
+    return make_config({}, ROOT)
+
+
+def write(directory: Path, name: str, front: str, body: str = BODY) -> Path:
+    path = directory / name
+    path.write_text(f"---\n{front}---\n{body}")
+    return path
+
+
+def test_reads_front_matter_and_cells(tmp_path, site):
+    path = write(tmp_path, "2024-01-05-cat-or-dog.md",
+                 "title: Cat or dog\ntags: [keras, cnn]\ndescription: A CNN.\n"
+                 "expect: {test_accuracy: '>= 0.90'}\nsmoke: {epochs: 1}\n")
+    post = read_post(path, site)
+    assert (post.title, post.date, post.slug) == ("Cat or dog", datetime.date(2024, 1, 5),
+                                                  "cat-or-dog")
+    assert post.tags == ("keras", "cnn") and post.layout == "post" and not post.draft
+    assert post.expect == {"test_accuracy": ">= 0.90"} and post.smoke == {"epochs": 1}
+    assert post.url == "/2024/01/05/cat-or-dog.html"
+    assert post.output_path == "2024/01/05/cat-or-dog.html"
+    assert post.asset_dir == "2024/01/05/cat-or-dog"
+
+
+def test_front_matter_is_not_a_cell(tmp_path, site):
+    post = read_post(write(tmp_path, "2024-01-05-a.md", "title: A\n"), site)
+    assert [c.cell_type for c in post.notebook.cells] == ["markdown", "code"]
+    assert post.notebook.cells[1].metadata["tags"] == ["parameters"]
+    assert "title" not in post.notebook.cells[0].source
+
+
+def test_date_key_wins_over_file_name(tmp_path, site):
+    post = read_post(write(tmp_path, "cat.md", "title: A\ndate: 2023-12-31 10:00:00\n"), site)
+    assert post.date == datetime.date(2023, 12, 31) and post.url == "/2023/12/31/cat.html"
+
+
+@pytest.mark.parametrize("style,url", [
+    ("date", "/2024/01/05/cat.html"), ("pretty", "/2024/01/05/cat/"), ("none", "/cat.html"),
+    ("/blog/:year/:title.html", "/blog/2024/cat.html")])
+def test_permalink_styles(tmp_path, style, url):
+    post = read_post(write(tmp_path, "2024-01-05-cat.md", "title: A\n"),
+                     make_config({"permalink": style}, ROOT))
+    assert post.url == url
+    if style == "pretty":
+        assert post.output_path == "2024/01/05/cat/index.html"
+        assert post.asset_dir == "2024/01/05/cat"
+
+
+def test_loads_the_repository_config():
+    site = load_config(ROOT)
+    assert site.title == "catdog blog" and site.baseurl == ""
+    assert site.permalink == "/:year/:month/:day/:title.html" and site.smoke["epochs"] == 1
+
+
+@pytest.mark.parametrize("front,line,words", [
+    ("title: A\ntags: [a, b\n", 3, "bad front matter"),
+    ("description: no title\n", 1, "missing title"),
+    ("title: A\ndate: 2024-13-45\n", 3, "bad date"),
+    ("title: A\nlayout: gallery\n", 3, "unknown layout"),
+    ("title: A\nslug: ../../etc/passwd\n", 3, "bad slug"),
+    ("title: A\npermalink: /../../outside.html\n", 3, "bad permalink"),
+    ("title: A\ntags: {a: 1}\n", 3, "tags must be"),
+    ("title: A\nexpect: {test_accuracy: 'about 0.9'}\n", 3, "expect.test_accuracy"),
+], ids=["yaml-syntax", "missing-title", "bad-date", "unknown-layout", "traversal-slug",
+        "traversal-permalink", "bad-tags", "bad-expectation"])
+def test_bad_front_matter_names_file_and_line(tmp_path, site, front, line, words):
+    path = write(tmp_path, "2024-01-05-post.md", front)
+    with pytest.raises(PostError) as caught:
+        read_post(path, site)
+    assert caught.value.line == line and words in caught.value.message
+    assert str(caught.value).startswith(f"{path}:{line}: ")
+
+
+def test_no_date_anywhere_is_an_error(tmp_path, site):
+    with pytest.raises(PostError, match="no date"):
+        read_post(write(tmp_path, "undated.md", "title: A\n"), site)
+
+
+def test_missing_front_matter_is_an_error(tmp_path, site):
+    path = tmp_path / "2024-01-05-x.md"
+    path.write_text("# Just markdown\n")
+    with pytest.raises(PostError, match="no front matter"):
+        read_post(path, site)
+
+
+def test_posts_are_sorted_newest_first_and_drafts_left_out(tmp_path, site):
+    write(tmp_path, "2024-01-05-b.md", "title: B\n")
+    write(tmp_path, "2024-03-01-c.md", "title: C\n")
+    write(tmp_path, "2023-07-01-a.md", "title: A\n")
+    write(tmp_path, "2024-04-01-d.md", "title: D\ndraft: true\n")
+    assert [p.title for p in read_posts(tmp_path, site)] == ["C", "B", "A"]
+    assert len(read_posts(tmp_path, site, drafts=True)) == 4
+
+
+def test_duplicate_permalink_is_an_error(tmp_path, site):
+    write(tmp_path, "2024-01-05-cat.md", "title: A\n")
+    write(tmp_path, "other.md", "title: B\ndate: 2024-01-05\nslug: cat\n")
+    with pytest.raises(PostError, match="duplicate permalink /2024/01/05/cat.html"):
+        read_posts(tmp_path, site)
+
+
+def test_bad_posts_can_be_collected_so_the_build_goes_on(tmp_path, site):
+    write(tmp_path, "2024-01-05-good.md", "title: Good\n")
+    write(tmp_path, "2024-01-06-bad.md", "tags: [x]\n")
+    errors: list[PostError] = []
+    assert [p.title for p in read_posts(tmp_path, site, errors=errors)] == ["Good"]
+    assert len(errors) == 1 and "missing title" in str(errors[0])
+
+
+def test_odd_file_names_give_safe_slugs(tmp_path, site):
+    post = read_post(write(tmp_path, "2024-01-05-Ünïcode & <b>.md", "title: A\n"), site)
+    assert post.slug == "n-code-b" and post.output_path == "2024/01/05/n-code-b.html"
