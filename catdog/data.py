@@ -1,0 +1,881 @@
+"""Image data for the posts: the cats-vs-dogs photos, any folder-per-class tree, synthetic data.
+
+Every loader decodes each image once (PIL, RGB, bilinear resize to `image_size`, like
+`keras.utils.image_dataset_from_directory`, which the seed posts used) into a uint8 NumPy
+array, and keeps it in an on-disk cache, so a second run never decodes a JPEG again. The
+arrays feed `model.fit(x, y)` directly on any Keras backend; this module imports neither
+TensorFlow nor JAX (Keras only to download, through `keras.utils.get_file`).
+
+Every split is made once, deterministically from `seed`. The test split follows the seed
+posts' rule without their accident (their validation set reshuffled every epoch, so their
+"test" images changed): shuffle validation once, cut it into batches of `batch_size`,
+take the first `n_batches // 5` batches as test and keep the rest as validation.
+
+Every data source read is recorded with `catdog.results.record_data_source`, so the site
+builder can tell when a post's data changed.
+
+Example:
+    >>> from catdog import data
+    >>> splits = data.cats_and_dogs(quick=True)
+    >>> splits.summary()["classes"]
+    ['cats', 'dogs']
+"""
+
+from __future__ import annotations
+
+import colorsys
+import hashlib
+import io
+import json
+import logging
+import math
+import os
+import shutil
+import threading
+import time
+import urllib.parse
+import zipfile
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageDraw
+
+from catdog import results
+
+logger = logging.getLogger(__name__)
+
+DATA_URL = "https://storage.googleapis.com/mledu-datasets/cats_and_dogs_filtered.zip"
+DATASET_NAME = "cats_and_dogs_filtered"
+CLASS_NAMES = ("cats", "dogs")
+QUICK_SOURCE = "synthetic (quick run)"
+
+# Bump when the cached arrays' format or the decoding changes: old entries become misses.
+_CACHE_VERSION = 1
+_OFFLINE_HINT = (
+    "To work offline, pass a local copy, e.g. "
+    "cats_and_dogs('/path/to/cats_and_dogs_filtered.zip') (the zip or its extracted folder), "
+    "or set CATDOG_DATA=/path/to/cats_and_dogs_filtered.zip; "
+    "cats_and_dogs(quick=True) uses small synthetic data instead."
+)
+_EXPECTED_LAYOUT = "cats_and_dogs_filtered/{train,validation}/{cats,dogs}/*.jpg"
+_SAVE_LOCK = threading.Lock()
+
+
+@dataclass
+class Split:
+    """One split of an image data set, decoded once and held in memory.
+
+    Attributes:
+        images: uint8 array of shape `(N, height, width, 3)`.
+        labels: int32 array of shape `(N,)`, indices into `class_names`.
+        class_names: the class of each label index, sorted like the class folders.
+        files: the source file of each image, relative to the data set's root.
+        batch_size: the batch size the split was made for (and that training should use).
+
+    Example:
+        >>> split = Split(np.zeros((3, 8, 8, 3), np.uint8), np.array([0, 1, 1], np.int32),
+        ...               ["cats", "dogs"], ["a.jpg", "b.jpg", "c.jpg"], batch_size=2)
+        >>> len(split), split.label_counts(), round(split.baseline_accuracy(), 3)
+        (3, {'cats': 1, 'dogs': 2}, 0.667)
+    """
+
+    images: np.ndarray
+    labels: np.ndarray
+    class_names: list[str]
+    files: list[str]
+    batch_size: int
+
+    def __len__(self) -> int:
+        """The number of images."""
+        return int(self.labels.shape[0])
+
+    def label_counts(self) -> dict[str, int]:
+        """How many images each class has, every class listed (zero included).
+
+        Example:
+            >>> cats_and_dogs(quick=True).train.label_counts()
+            {'cats': 40, 'dogs': 40}
+        """
+        counts = np.bincount(self.labels, minlength=len(self.class_names))
+        return {name: int(count) for name, count in zip(self.class_names, counts)}
+
+    def baseline_accuracy(self) -> float:
+        """The accuracy of always guessing the most common class: the bar a model must beat.
+
+        The seed posts call it the "baseline" (50 % on the balanced cats and dogs).
+
+        Example:
+            >>> cats_and_dogs(quick=True).train.baseline_accuracy()
+            0.5
+        """
+        if len(self) == 0:
+            return 0.0
+        return max(self.label_counts().values()) / len(self)
+
+
+@dataclass
+class Splits:
+    """The train, validation and test splits of one data set.
+
+    Attributes:
+        train: the training images.
+        validation: the validation images (what is left after the test split).
+        test: the test images, held out from validation once and for all.
+        class_names: the class of each label index.
+        source: a human-readable name of the data source.
+        image_size: `(height, width)` of every image.
+
+    Example:
+        >>> splits = cats_and_dogs(quick=True)
+        >>> splits.summary()["data_source"]
+        'synthetic (quick run)'
+    """
+
+    train: Split
+    validation: Split
+    test: Split
+    class_names: list[str]
+    source: str
+    image_size: tuple[int, int]
+
+    def summary(self) -> dict:
+        """The numbers a post records and shows: source, image counts, classes.
+
+        Example:
+            >>> cats_and_dogs(quick=True).summary()["train"]
+            80
+        """
+        sizes = {name: len(getattr(self, name)) for name in ("train", "validation", "test")}
+        return {"data_source": self.source, "image_count": sum(sizes.values()), **sizes,
+                "classes": list(self.class_names)}
+
+
+@dataclass
+class _Tree:
+    """What reading one folder gives: the images, and every file listed for the fingerprint."""
+
+    images: np.ndarray
+    labels: np.ndarray
+    files: list[str]
+    listing: list[tuple[str, int, str]]  # (relative path, size, content sha256) of every file
+    skipped: list[str]
+
+
+# ---------------------------------------------------------------------------------------
+# Public loaders
+# ---------------------------------------------------------------------------------------
+
+
+def cats_and_dogs(
+    source: str | os.PathLike | None = None,
+    *,
+    image_size: tuple[int, int] = (160, 160),
+    batch_size: int = 32,
+    seed: int = 0,
+    quick: bool = False,
+    cache_dir: str | os.PathLike | None = None,
+) -> Splits:
+    """Loads the cats-vs-dogs photos of the seed posts as train, validation and test splits.
+
+    The source is, in this order: the `source` argument, the `CATDOG_DATA` environment
+    variable, or a download of `DATA_URL` into the Keras cache. A source is a local
+    `cats_and_dogs_filtered.zip` (extracted once into the cache), its extracted folder (or
+    the folder holding it), or a URL (`https://...`, `file://...`).
+
+    Args:
+        source: where the data is; see above.
+        image_size: `(height, width)` every image is resized to.
+        batch_size: the batch size; the test split is `n_batches // 5` validation batches.
+        seed: fixes the shuffles, so the same seed gives the same splits.
+        quick: if True, ignore the source and use small synthetic data (for quick runs).
+        cache_dir: where decoded arrays and extracted zips are kept; defaults to
+            `$KERAS_HOME/catdog_cache` (`~/.keras/catdog_cache`).
+
+    Returns:
+        The splits, images as uint8 arrays of shape `(N, height, width, 3)`, labels 0 for
+        cats and 1 for dogs.
+
+    Example:
+        >>> splits = cats_and_dogs("../shared/data/cats_and_dogs_filtered.zip")
+        >>> len(splits.train), len(splits.validation), len(splits.test)
+        (2000, 808, 192)
+    """
+    image_size = _check_image_size(image_size)
+    _check_batch_size(batch_size)
+    cache = _cache_root(cache_dir)
+    if quick:
+        root, name, info = _quick_source(cache, seed)
+    else:
+        root, name, info = _locate_dataset(_resolve_source(source), cache)
+    train = _read_tree(root / "train", image_size, cache, CLASS_NAMES, prefix="train/")
+    validation = _read_tree(root / "validation", image_size, cache, CLASS_NAMES,
+                            prefix="validation/")
+    _warn_skipped(train.skipped + validation.skipped)
+    _record_source(info, [train, validation], cache)
+    splits = _make_splits(train, validation, list(CLASS_NAMES), batch_size, seed,
+                          name, image_size)
+    logger.info("Loaded %s: %s", name, splits.summary())
+    return splits
+
+
+def from_directory(
+    path: str | os.PathLike,
+    *,
+    image_size: tuple[int, int] = (160, 160),
+    batch_size: int = 32,
+    validation_split: float | None = None,
+    seed: int = 0,
+    cache_dir: str | os.PathLike | None = None,
+) -> Split | Splits:
+    """Loads any folder-per-class tree (two classes or more), e.g. seed 004's six scenes.
+
+    Class names are the subfolder names, sorted; label `i` is `class_names[i]`.
+
+    Args:
+        path: the folder holding one subfolder per class.
+        image_size: `(height, width)` every image is resized to.
+        batch_size: the batch size the splits are made for.
+        validation_split: if given (between 0 and 1), hold out this fraction as validation
+            and cut the test split from it by the seed posts' rule; else return one Split.
+        seed: fixes the shuffles, so the same seed gives the same splits.
+        cache_dir: where decoded arrays are kept; defaults to `$KERAS_HOME/catdog_cache`.
+
+    Returns:
+        A `Split` of every image (shuffled with `seed`), or `Splits` with `validation_split`.
+
+    Example:
+        >>> scenes = from_directory("seg_train", image_size=(150, 150), validation_split=0.2)
+        >>> scenes.class_names
+        ['buildings', 'forest', 'glacier', 'mountain', 'sea', 'street']
+    """
+    image_size = _check_image_size(image_size)
+    _check_batch_size(batch_size)
+    _check_validation_split(validation_split)
+    folder = _existing_folder(path, "path")
+    cache = _cache_root(cache_dir)
+    class_names = _class_folders(folder)
+    tree = _read_tree(folder, image_size, cache, class_names)
+    _warn_skipped(tree.skipped)
+    _record_source(_SourceInfo(str(folder), "folder"), [tree], cache)
+    everything = _shuffled(_to_split(tree, class_names, batch_size), seed)
+    if validation_split is None:
+        return everything
+    return _split_fraction(everything, validation_split, seed, f"{folder.name} (local)",
+                           image_size)
+
+
+def unlabeled(
+    path: str | os.PathLike, *, image_size: tuple[int, int] = (160, 160)
+) -> tuple[np.ndarray, list[str]]:
+    """Loads a folder of images without labels, to predict on (seed 002's test folder).
+
+    Subfolders are searched too; files are in sorted order of their relative path.
+
+    Args:
+        path: the folder of images.
+        image_size: `(height, width)` every image is resized to.
+
+    Returns:
+        The uint8 images, shape `(N, height, width, 3)`, and their paths relative to `path`.
+
+    Example:
+        >>> images, files = unlabeled("dogs-vs-cats/test", image_size=(150, 150))
+        >>> probabilities = model.predict(images)
+    """
+    image_size = _check_image_size(image_size)
+    folder = _existing_folder(path, "path")
+    paths = _list_files(folder)
+    if not paths:
+        raise FileNotFoundError(
+            f"No images found in `path`: expected a folder of image files (subfolders are "
+            f"searched too). Received: path={str(path)!r}. Put the images to predict there.")
+    cache = _cache_root(None)
+    tree = _read_files(folder, paths, np.zeros(len(paths), np.int32), image_size, cache)
+    _warn_skipped(tree.skipped)
+    _record_source(_SourceInfo(str(folder), "folder"), [tree], cache)
+    return tree.images, tree.files
+
+
+def synthetic(
+    path: str | os.PathLike,
+    classes: Sequence[str] = CLASS_NAMES,
+    per_class: int = 40,
+    image_size: tuple[int, int] = (64, 64),
+    seed: int = 0,
+    splits: Sequence[str] = ("train", "validation"),
+) -> Path:
+    """Writes a small, learnable image data set as JPEGs: `path/<split>/<class>/*.jpg`.
+
+    Each class has its own hue and shape (ellipse, rectangle, triangle, ...) drawn at a
+    random place on a noisy background, so a small CNN beats the majority baseline by a
+    wide margin within two epochs. The same arguments give the same bytes.
+
+    Args:
+        path: the root folder to write into (created if missing).
+        classes: the class folder names (two or more).
+        per_class: images per class in each split.
+        image_size: `(height, width)` of the JPEGs.
+        seed: fixes every image.
+        splits: the split folders to write.
+
+    Returns:
+        The root folder, `Path(path)`.
+
+    Example:
+        >>> root = synthetic("/tmp/pets", classes=("cats", "dogs", "birds"), per_class=10)
+        >>> sorted(p.name for p in (root / "train").iterdir())
+        ['birds', 'cats', 'dogs']
+    """
+    image_size = _check_image_size(image_size)
+    if len(classes) < 2 or len(set(classes)) != len(classes):
+        raise ValueError(
+            f"`classes` must name two or more distinct classes. Received: classes={classes!r}. "
+            "Pass e.g. classes=('cats', 'dogs').")
+    if per_class < 1:
+        raise ValueError(f"`per_class` must be 1 or more. Received: per_class={per_class!r}.")
+    root = Path(path)
+    for s, split in enumerate(splits):
+        for c, name in enumerate(classes):
+            folder = root / split / name
+            folder.mkdir(parents=True, exist_ok=True)
+            for i in range(per_class):
+                rng = np.random.default_rng([seed, s, c, i])
+                image = _synthetic_image(rng, c, len(classes), image_size)
+                image.save(folder / f"{name}.{i:04d}.jpg", format="JPEG", quality=90)
+    return root
+
+
+# ---------------------------------------------------------------------------------------
+# Argument checks
+# ---------------------------------------------------------------------------------------
+
+
+def _check_image_size(image_size) -> tuple[int, int]:
+    """Returns `image_size` as a `(height, width)` tuple of positive ints, or raises."""
+    try:
+        height, width = (int(v) for v in image_size)
+    except (TypeError, ValueError):
+        height = width = 0
+    if height < 1 or width < 1:
+        raise ValueError(
+            "`image_size` must be (height, width), two positive integers. "
+            f"Received: image_size={image_size!r}. Pass e.g. image_size=(160, 160).")
+    return height, width
+
+
+def _check_batch_size(batch_size: int) -> None:
+    """Raises unless `batch_size` is a positive integer."""
+    if not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
+        raise ValueError(
+            f"`batch_size` must be a positive integer. Received: batch_size={batch_size!r}. "
+            "Pass e.g. batch_size=32.")
+
+
+def _check_validation_split(validation_split: float | None) -> None:
+    """Raises unless `validation_split` is None or strictly between 0 and 1."""
+    if validation_split is not None and not 0 < validation_split < 1:
+        raise ValueError(
+            "`validation_split` must be None or a fraction strictly between 0 and 1. "
+            f"Received: validation_split={validation_split!r}. Pass e.g. validation_split=0.2.")
+
+
+def _existing_folder(path: str | os.PathLike, name: str) -> Path:
+    """Returns `path` as a Path if it is a folder, else raises FileNotFoundError."""
+    folder = Path(path).expanduser()
+    if not folder.is_dir():
+        raise FileNotFoundError(
+            f"`{name}` must be an existing folder. Received: {name}={str(path)!r}, which "
+            f"{'is a file' if folder.exists() else 'does not exist'}. Check the path.")
+    return folder
+
+
+# ---------------------------------------------------------------------------------------
+# Finding the cats-vs-dogs data: argument, CATDOG_DATA, download
+# ---------------------------------------------------------------------------------------
+
+
+@dataclass
+class _SourceInfo:
+    """What to record about a data source: its path or URL, kind, and the zip if any."""
+
+    path: str
+    kind: str
+    archive: Path | None = None
+
+
+def _resolve_source(source: str | os.PathLike | None) -> str | os.PathLike:
+    """The argument, else `CATDOG_DATA`, else `DATA_URL` (read at call time)."""
+    if source is not None:
+        return source
+    return os.environ.get("CATDOG_DATA") or DATA_URL
+
+
+def _locate_dataset(source: str | os.PathLike, cache: Path) -> tuple[Path, str, _SourceInfo]:
+    """Finds the extracted data set root for a URL, zip or folder source."""
+    if isinstance(source, str) and "://" in source:
+        archive, root = _download(source)
+        name = f"{archive.name} (downloaded from {source})"
+        return root, name, _SourceInfo(source, "url", archive)
+    path = Path(source).expanduser()
+    if not path.exists():
+        raise FileNotFoundError(
+            f"The cats-vs-dogs data was not found: expected {_EXPECTED_LAYOUT} as a zip or "
+            f"folder. Received: source={str(source)!r}, which does not exist. {_OFFLINE_HINT}")
+    if path.is_file():
+        root, info = _extract_zip(path, cache), _SourceInfo(str(path), "file", path)
+    else:
+        root, info = _dataset_root(path, str(source)), _SourceInfo(str(path), "folder")
+    return root, f"{path.name} (local)", info
+
+
+def _dataset_root(folder: Path, received: str) -> Path:
+    """The folder holding `train/` and `validation/`: `folder` itself or one child of it."""
+    for candidate in [folder / DATASET_NAME, folder, *sorted(folder.iterdir())]:
+        if (candidate / "train").is_dir() and (candidate / "validation").is_dir():
+            return candidate
+    raise ValueError(
+        f"Wrong layout for the cats-vs-dogs data: expected {_EXPECTED_LAYOUT} (the folder "
+        f"`cats_and_dogs_filtered` or the folder holding it), but found no `train` and "
+        f"`validation` folders. Received: source={received!r}. {_OFFLINE_HINT}")
+
+
+def _download(url: str) -> tuple[Path, Path]:
+    """Downloads and extracts the zip at `url` into `$KERAS_HOME/datasets`, once.
+
+    Returns the downloaded zip and the extracted data set root.
+    """
+    fname = os.path.basename(urllib.parse.urlsplit(url).path) or f"{DATASET_NAME}.zip"
+    datasets = _keras_home() / "datasets"
+    archive = datasets / fname
+    extracted = datasets / f"{fname.split('.')[0]}_extracted"
+    marker = extracted / ".catdog-complete"
+    if not marker.exists():
+        datasets.mkdir(parents=True, exist_ok=True)  # get_file falls back to /tmp if it is absent.
+        _get_file(url, fname, archive)
+        marker.write_text(url)
+    return archive, _dataset_root(extracted, url)
+
+
+def _get_file(url: str, fname: str, archive: Path) -> None:
+    """Calls `keras.utils.get_file(..., extract=True)`, turning failures into clear errors."""
+    import keras  # Imported here: only a download needs Keras, and it starts a backend.
+
+    try:
+        keras.utils.get_file(fname, origin=url, extract=True,
+                             cache_dir=str(_keras_home()), cache_subdir="datasets")
+    except Exception as error:  # get_file raises a bare Exception for URL failures.
+        raise FileNotFoundError(
+            f"Could not download the cats-vs-dogs data: expected a zip of {_EXPECTED_LAYOUT} "
+            f"at the URL. Received: source={url!r} ({error}). {_OFFLINE_HINT}") from error
+    if not zipfile.is_zipfile(archive):
+        archive.unlink(missing_ok=True)  # Else get_file would find it and not download again.
+        raise ValueError(
+            f"The file downloaded from {url!r} is not a zip archive: expected a zip of "
+            f"{_EXPECTED_LAYOUT}. Received: source={url!r}. {_OFFLINE_HINT}")
+
+
+def _extract_zip(archive: Path, cache: Path) -> Path:
+    """Extracts a local dataset zip once into `cache/extracted/<sha256>`; returns its root."""
+    names = _zip_names(archive)
+    prefix = _zip_dataset_prefix(names)
+    if prefix is None:
+        raise ValueError(
+            f"The zip is not the cats-vs-dogs data: expected members {_EXPECTED_LAYOUT}, "
+            f"found no `train/` and `validation/` folders in it. "
+            f"Received: source={str(archive)!r}. {_OFFLINE_HINT}")
+    target = cache / "extracted" / _file_fingerprint(archive, cache).split(":")[1][:16]
+    if not target.exists():
+        _extract_atomically(archive, target)
+    return target / prefix
+
+
+def _zip_names(archive: Path) -> list[str]:
+    """The member names of a zip, or a ValueError naming the file if it is no zip."""
+    try:
+        with zipfile.ZipFile(archive) as zipped:
+            return zipped.namelist()
+    except (zipfile.BadZipFile, OSError) as error:
+        raise ValueError(
+            f"The cats-vs-dogs source is not a readable zip: expected a zip of "
+            f"{_EXPECTED_LAYOUT} or its extracted folder. Received: source={str(archive)!r} "
+            f"({error}). {_OFFLINE_HINT}") from error
+
+
+def _zip_dataset_prefix(names: list[str]) -> str | None:
+    """The member prefix ("" or "top/") under which the zip has train/ and validation/."""
+    prefixes = {""} | {name.split("/")[0] + "/" for name in names if "/" in name}
+    for prefix in sorted(prefixes):
+        if all(any(n.startswith(f"{prefix}{split}/") for n in names)
+               for split in ("train", "validation")):
+            return prefix
+    return None
+
+
+def _extract_atomically(archive: Path, target: Path) -> None:
+    """Extracts into a temporary folder, then renames it, so a crash leaves no half copy."""
+    logger.info("Extracting %s into %s (once)", archive, target)
+    partial = target.with_name(f"{target.name}.partial-{os.getpid()}")
+    with zipfile.ZipFile(archive) as zipped:
+        zipped.extractall(partial)  # zipfile drops absolute and ".." parts of member names.
+    try:
+        partial.rename(target)
+    except OSError:  # Another process finished first: keep its copy.
+        shutil.rmtree(partial, ignore_errors=True)
+
+
+def _quick_source(cache: Path, seed: int) -> tuple[Path, str, _SourceInfo]:
+    """Writes the quick run's synthetic data once into the cache; returns its root."""
+    root = cache / "synthetic" / f"quick-v{_CACHE_VERSION}-seed{seed}"
+    if not (root / ".complete").exists():
+        shutil.rmtree(root, ignore_errors=True)
+        synthetic(root, CLASS_NAMES, per_class=40, image_size=(64, 64), seed=seed)
+        (root / ".complete").write_text("written by catdog.data.synthetic\n")
+    return root, QUICK_SOURCE, _SourceInfo(str(root), "synthetic")
+
+
+# ---------------------------------------------------------------------------------------
+# Reading a folder-per-class tree: list, decode once in threads, cache on disk
+# ---------------------------------------------------------------------------------------
+
+
+def _read_tree(folder: Path, image_size: tuple[int, int], cache: Path,
+               class_names: Sequence[str], prefix: str = "") -> _Tree:
+    """Reads a folder-per-class tree: every class folder must exist and hold images."""
+    paths, labels = [], []
+    for label, name in enumerate(class_names):
+        files = _class_files(folder, name)
+        paths += files
+        labels += [label] * len(files)
+    tree = _read_files(folder, paths, np.array(labels, np.int32), image_size, cache)
+    _check_no_empty_class(tree, folder, class_names)
+    tree.files = [prefix + f for f in tree.files]
+    tree.listing = [(prefix + rel, size, sha) for rel, size, sha in tree.listing]
+    tree.skipped = [prefix + f for f in tree.skipped]
+    return tree
+
+
+def _class_folders(folder: Path) -> list[str]:
+    """The sorted class subfolder names of `folder`; two or more, else a ValueError."""
+    names = sorted(p.name for p in _existing_folder(folder, "path").iterdir()
+                   if p.is_dir() and not p.name.startswith("."))
+    if len(names) < 2:
+        raise ValueError(
+            "Expected a folder with one subfolder per class, two classes or more. "
+            f"Received: path={str(folder)!r} with class folders {names}. "
+            "Put each class's images in its own subfolder, e.g. path/cats/*.jpg, path/dogs/*.jpg.")
+    return names
+
+
+def _class_files(folder: Path, name: str) -> list[Path]:
+    """The files of one class folder; a missing or empty folder is a clear error."""
+    class_folder = folder / name
+    if not class_folder.is_dir():
+        raise FileNotFoundError(
+            f"Missing class folder {str(class_folder)!r}: expected {_EXPECTED_LAYOUT}. "
+            f"Received: a `{folder.name}` folder with "
+            f"{sorted(p.name for p in folder.iterdir()) if folder.is_dir() else 'nothing'}. "
+            f"{_OFFLINE_HINT}")
+    files = _list_files(class_folder)
+    if not files:
+        raise ValueError(_empty_class_message(class_folder))
+    return files
+
+
+def _empty_class_message(class_folder: Path) -> str:
+    """The error for a class folder without a single readable image."""
+    return (f"Class folder {str(class_folder)!r} has no readable images: expected image "
+            f"files (JPEG, PNG, ...) in every class folder. Received: an empty folder or only "
+            f"unreadable files. Add images there or remove the folder.")
+
+
+def _check_no_empty_class(tree: _Tree, folder: Path, class_names: Sequence[str]) -> None:
+    """Raises if every file of a class was unreadable."""
+    counts = np.bincount(tree.labels, minlength=len(class_names))
+    for name, count in zip(class_names, counts):
+        if count == 0:
+            raise ValueError(_empty_class_message(folder / name))
+
+
+def _list_files(folder: Path) -> list[Path]:
+    """Every non-hidden file under `folder`, subfolders included, in sorted order."""
+    files = []
+    for dirpath, dirnames, filenames in os.walk(folder):
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        files += [Path(dirpath, f) for f in sorted(filenames) if not f.startswith(".")]
+    return sorted(files, key=lambda p: p.relative_to(folder).as_posix())
+
+
+def _read_files(folder: Path, paths: list[Path], labels: np.ndarray,
+                image_size: tuple[int, int], cache: Path) -> _Tree:
+    """Decodes `paths` once, or loads them from the on-disk cache if nothing changed."""
+    relative = [p.relative_to(folder).as_posix() for p in paths]
+    stats = [p.stat() for p in paths]
+    key = _cache_key(relative, stats, labels, image_size)
+    cached = _load_cached(cache / "arrays" / f"{key}.npz")
+    if cached is not None:
+        logger.info("Loaded %d images of %s from the cache", len(cached.files), folder)
+        return cached
+    started = time.perf_counter()
+    tree = _decode_all(paths, relative, labels, image_size)
+    logger.info("Decoded %d images of %s in %.1f s", len(tree.files), folder,
+                time.perf_counter() - started)
+    _save_cached(cache / "arrays" / f"{key}.npz", tree)
+    return tree
+
+
+def _cache_key(relative: list[str], stats: list[os.stat_result], labels: np.ndarray,
+               image_size: tuple[int, int]) -> str:
+    """Hashes what decides the arrays: files (path, size, mtime), labels, size, version."""
+    content = {"version": _CACHE_VERSION, "image_size": list(image_size),
+               "files": [[r, s.st_size, s.st_mtime_ns] for r, s in zip(relative, stats)],
+               "labels": labels.tolist()}
+    return hashlib.sha256(json.dumps(content).encode()).hexdigest()[:32]
+
+
+def _decode_all(paths: list[Path], relative: list[str], labels: np.ndarray,
+                image_size: tuple[int, int]) -> _Tree:
+    """Decodes every file in a thread pool (PIL releases the GIL); skips unreadable ones."""
+    images = np.empty((len(paths), *image_size, 3), np.uint8)
+    ok = np.zeros(len(paths), bool)
+
+    def read(i: int) -> tuple[int, str]:
+        data = paths[i].read_bytes()
+        ok[i] = _decode_into(images, i, data, image_size)
+        return len(data), hashlib.sha256(data).hexdigest()
+
+    with ThreadPoolExecutor(max_workers=_worker_count()) as pool:
+        read_back = list(pool.map(read, range(len(paths))))
+    listing = [(r, size, sha) for r, (size, sha) in zip(relative, read_back)]
+    return _Tree(images[ok] if not ok.all() else images, labels[ok],
+                 [r for r, good in zip(relative, ok) if good], listing,
+                 [r for r, good in zip(relative, ok) if not good])
+
+
+def _decode_into(images: np.ndarray, i: int, data: bytes, image_size: tuple[int, int]) -> bool:
+    """Decodes one file into `images[i]`; False if it is not a readable image."""
+    try:
+        images[i] = _decode_image(data, image_size)
+    except Exception:  # PIL raises OSError, ValueError, SyntaxError, ... for bad files.
+        return False
+    return True
+
+
+def _decode_image(data: bytes, image_size: tuple[int, int]) -> np.ndarray:
+    """Decodes one image file's bytes to RGB and resizes it bilinearly to `image_size`."""
+    with Image.open(io.BytesIO(data)) as image:
+        rgb = image.convert("RGB")
+    height, width = image_size
+    return np.asarray(rgb.resize((width, height), Image.Resampling.BILINEAR), np.uint8)
+
+
+def _worker_count() -> int:
+    """The cores this process may use (both of the shared machine's), at most 8."""
+    try:
+        return max(1, min(8, len(os.sched_getaffinity(0))))
+    except AttributeError:  # Not on Linux.
+        return max(1, min(8, os.cpu_count() or 1))
+
+
+def _warn_skipped(skipped: list[str]) -> None:
+    """One warning line for every file that was not a readable image."""
+    if skipped:
+        logger.warning("Skipped %d file(s) that are not readable images, e.g. %r",
+                       len(skipped), skipped[0])
+
+
+def _load_cached(path: Path) -> _Tree | None:
+    """The cached arrays at `path`, or None if absent or unreadable (a logged miss)."""
+    if not path.exists():
+        return None
+    try:
+        with np.load(path, allow_pickle=False) as saved:
+            meta = json.loads(str(saved["meta"]))
+            return _Tree(saved["images"], saved["labels"], meta["files"],
+                         [tuple(entry) for entry in meta["listing"]], meta["skipped"])
+    except (OSError, ValueError, KeyError) as error:
+        logger.warning("Ignoring unreadable cache file %s (%s); decoding again", path, error)
+        return None
+
+
+def _save_cached(path: Path, tree: _Tree) -> None:
+    """Writes the arrays atomically (temporary file, then rename); failures only log."""
+    meta = {"files": tree.files, "listing": tree.listing, "skipped": tree.skipped}
+    partial = path.with_name(f"{path.stem}.partial-{os.getpid()}-{threading.get_ident()}.npz")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        np.savez(partial, images=tree.images, labels=tree.labels, meta=np.array(json.dumps(meta)))
+        os.replace(partial, path)
+    except OSError as error:
+        logger.warning("Could not write the cache file %s (%s); continuing without it",
+                       path, error)
+        partial.unlink(missing_ok=True)
+
+
+# ---------------------------------------------------------------------------------------
+# Caches and fingerprints
+# ---------------------------------------------------------------------------------------
+
+
+def _keras_home() -> Path:
+    """`$KERAS_HOME`, else `~/.keras`, read at call time (Keras reads it once at import)."""
+    return Path(os.environ.get("KERAS_HOME") or Path.home() / ".keras").expanduser()
+
+
+def _cache_root(cache_dir: str | os.PathLike | None) -> Path:
+    """`cache_dir`, else `$KERAS_HOME/catdog_cache`."""
+    return Path(cache_dir).expanduser() if cache_dir is not None else (
+        _keras_home() / "catdog_cache")
+
+
+def _file_fingerprint(path: Path, cache: Path) -> str:
+    """`"sha256:<hex>"` of a file, remembered in the cache by (path, size, mtime)."""
+    stat = path.stat()
+    entry = f"{path.resolve()}|{stat.st_size}|{stat.st_mtime_ns}"
+    store = cache / "fingerprints.json"
+    known = _read_json(store)
+    if entry not in known:
+        digest = hashlib.sha256()
+        with open(path, "rb") as f:
+            for block in iter(lambda: f.read(1 << 20), b""):
+                digest.update(block)
+        known = {**_read_json(store), entry: f"sha256:{digest.hexdigest()}"}
+        _write_json(store, known)
+    return known[entry]
+
+
+def _read_json(path: Path) -> dict:
+    """A JSON object from `path`; an absent or unreadable file reads as empty."""
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}
+
+
+def _write_json(path: Path, value: dict) -> None:
+    """Writes JSON atomically; a failure only logs (the cache is an optimisation)."""
+    partial = path.with_name(f"{path.name}.partial-{os.getpid()}")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial.write_text(json.dumps(value, indent=0, sort_keys=True))
+        os.replace(partial, path)
+    except OSError as error:
+        logger.warning("Could not write %s (%s)", path, error)
+
+
+def _listing_fingerprint(trees: list[_Tree]) -> tuple[int, int, str]:
+    """Files, bytes and a content fingerprint of every file the trees listed."""
+    listing = sorted(entry for tree in trees for entry in tree.listing)
+    digest = hashlib.sha256(json.dumps(listing).encode()).hexdigest()
+    return len(listing), sum(size for _, size, _ in listing), f"sha256:{digest}"
+
+
+def _record_source(info: _SourceInfo, trees: list[_Tree], cache: Path) -> None:
+    """Records the data source in `catdog.results`: a zip by its bytes, a folder by content."""
+    files, size, fingerprint = _listing_fingerprint(trees)
+    if info.archive is not None:
+        size = info.archive.stat().st_size
+        fingerprint = _file_fingerprint(info.archive, cache)
+    kind = "file" if info.kind == "url" else info.kind
+    results.record_data_source(info.path, files=files, bytes=size, fingerprint=fingerprint,
+                               kind=kind)
+
+
+# ---------------------------------------------------------------------------------------
+# Making splits
+# ---------------------------------------------------------------------------------------
+
+
+def _to_split(tree: _Tree, class_names: list[str], batch_size: int) -> Split:
+    """A Split of a tree's images, in the tree's order."""
+    return Split(tree.images, tree.labels, list(class_names), list(tree.files), batch_size)
+
+
+def _take(split: Split, index: np.ndarray) -> Split:
+    """The images of `split` at `index`, in that order."""
+    return Split(split.images[index], split.labels[index], split.class_names,
+                 [split.files[i] for i in index], split.batch_size)
+
+
+def _shuffled(split: Split, seed: int) -> Split:
+    """`split` in an order fixed by `seed`."""
+    return _take(split, np.random.default_rng(seed).permutation(len(split)))
+
+
+def _test_count(n: int, batch_size: int) -> int:
+    """How many validation images the test split takes: `n_batches // 5` batches.
+
+    Small data still gets a test split: at least one batch when there are two or more.
+    """
+    n_batches = math.ceil(n / batch_size)
+    if n_batches < 2:
+        raise ValueError(
+            f"Too few validation images to cut a test split from: expected at least two "
+            f"batches. Received: {n} images with batch_size={batch_size}. "
+            "Use more images or a smaller batch_size.")
+    return min(n, max(1, n_batches // 5) * batch_size)
+
+
+def _split_test(validation: Split, seed: int) -> tuple[Split, Split]:
+    """Shuffles validation once; the first `n_batches // 5` batches become the test split."""
+    shuffled = _shuffled(validation, seed)
+    n_test = _test_count(len(shuffled), shuffled.batch_size)
+    order = np.arange(len(shuffled))
+    return _take(shuffled, order[n_test:]), _take(shuffled, order[:n_test])
+
+
+def _make_splits(train: _Tree, validation: _Tree, class_names: list[str], batch_size: int,
+                 seed: int, source: str, image_size: tuple[int, int]) -> Splits:
+    """Train shuffled with `seed`; validation and test cut by the seed posts' rule."""
+    train_split = _shuffled(_to_split(train, class_names, batch_size), seed)
+    rest, test = _split_test(_to_split(validation, class_names, batch_size), seed + 1)
+    return Splits(train_split, rest, test, class_names, source, image_size)
+
+
+def _split_fraction(everything: Split, validation_split: float, seed: int, source: str,
+                    image_size: tuple[int, int]) -> Splits:
+    """The last `validation_split` of an already shuffled split is validation (then test)."""
+    n_validation = round(len(everything) * validation_split)
+    if not 0 < n_validation < len(everything):
+        raise ValueError(
+            f"`validation_split` leaves no images on one side: {len(everything)} images. "
+            f"Received: validation_split={validation_split!r}. Use a fraction nearer 0.2.")
+    order = np.arange(len(everything))
+    train = _take(everything, order[:-n_validation])
+    rest, test = _split_test(_take(everything, order[-n_validation:]), seed + 1)
+    return Splits(train, rest, test, everything.class_names, source, image_size)
+
+
+# ---------------------------------------------------------------------------------------
+# Synthetic images
+# ---------------------------------------------------------------------------------------
+
+
+def _synthetic_image(rng: np.random.Generator, class_index: int, n_classes: int,
+                     image_size: tuple[int, int]) -> Image.Image:
+    """One noisy image: a class hue background and a class shape in a contrasting colour."""
+    height, width = image_size
+    hue = (class_index / n_classes + rng.uniform(-0.08, 0.08)) % 1.0
+    background = np.array(colorsys.hsv_to_rgb(hue, 0.55, 0.75)) * 255
+    pixels = background + rng.normal(0, 28, size=(height, width, 3))
+    image = Image.fromarray(np.clip(pixels, 0, 255).astype(np.uint8))
+    _draw_shape(ImageDraw.Draw(image), rng, class_index % 3, width, height)
+    return image
+
+
+def _draw_shape(draw: ImageDraw.ImageDraw, rng: np.random.Generator, shape: int,
+                width: int, height: int) -> None:
+    """Draws an ellipse (0), rectangle (1) or triangle (2) somewhere in the image."""
+    size = rng.uniform(0.3, 0.5) * min(width, height)
+    x0, y0 = rng.uniform(0, width - size), rng.uniform(0, height - size)
+    box = [x0, y0, x0 + size, y0 + size]
+    colour = tuple(int(v) for v in rng.integers(200, 256, size=3))
+    if shape == 0:
+        draw.ellipse(box, fill=colour)
+    elif shape == 1:
+        draw.rectangle(box, fill=colour)
+    else:
+        draw.polygon([(x0 + size / 2, y0), (x0, y0 + size), (x0 + size, y0 + size)],
+                     fill=colour)
