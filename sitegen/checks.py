@@ -41,16 +41,19 @@ def parse_expectation(condition: Any) -> tuple[str, float]:
 
 
 def check_expectations(post: Post, values: dict[str, Any]) -> list[str]:
-    """One message per unmet `expect:` entry of the post; a value never recorded is unmet."""
+    """One message per unmet `expect:` entry of the post; a value never recorded is unmet.
+
+    Messages do not repeat the post's path: the caller prefixes it (see sitegen.build.check).
+    """
     problems = []
     for name, condition in sorted(post.expect.items()):
         op, target = parse_expectation(condition)
         value = values.get(name)
         if not is_number(value):
-            problems.append(f"{post.path}: expected {name} {op} {target:g}, but the run "
+            problems.append(f"expected {name} {op} {target:g}, but the run "
                             f"recorded {'no ' + name if value is None else repr(value)}")
         elif not OPERATORS[op](value, target):
-            problems.append(f"{post.path}: expected {name} {op} {target:g}, got {value:g}")
+            problems.append(f"expected {name} {op} {target:g}, got {value:g}")
     return problems
 
 

@@ -1,8 +1,8 @@
 """The pages made from all posts together: index, tag pages, Atom feed, sitemap, 404, the
 stylesheet and `_site/results.json`.
 
-Each takes the complete list of `(post, executed)` pairs (`executed` may be None for a post
-that has no run yet), so it runs after every post was read and loaded. Output is
+Each takes the complete list of `(post, executed)` pairs (`executed` None for a post that has
+no run yet: it is left out, as it has no page), so it runs after every post was read and loaded. Output is
 deterministic: posts newest first, ties by slug; dates come from the posts, and the only build
 stamp (the feed's `<updated>`) is SOURCE_DATE_EPOCH when set, else the newest post's date.
 """
@@ -74,7 +74,7 @@ def render_sitemap(pairs: Sequence[Pair], site: Any, env: jinja2.Environment,
                    out_dir: str | Path) -> Path:
     """sitemap.xml: the index, every post and every tag page."""
     base = site.url + site.baseurl
-    newest = max((post.date for post, _ in pairs), default=None)
+    newest = max((post.date for post, _ in sort_pairs(pairs)), default=None)
     entries = [{"loc": base + "/", "lastmod": newest.isoformat() if newest else ""}]
     entries += [{"loc": base + post.url, "lastmod": post.date.isoformat()}
                 for post, _ in sort_pairs(pairs)]
@@ -113,8 +113,12 @@ def copy_stylesheet(env: jinja2.Environment, out_dir: str | Path) -> Path:
 # ---------------------------------------------------------------- helpers
 
 def sort_pairs(pairs: Sequence[Pair]) -> list[Pair]:
-    """Newest first, ties by slug: the same order every build."""
-    return sorted(pairs, key=lambda pair: (pair[0].date, pair[0].slug), reverse=True)
+    """Posts that have a page (a run), newest first, ties by slug: the same order every build.
+
+    A post with no run yet (`executed` None) has no page, so no listing may link to it.
+    """
+    published = [pair for pair in pairs if pair[1] is not None]
+    return sorted(published, key=lambda pair: (pair[0].date, pair[0].slug), reverse=True)
 
 
 def collect_tags(pairs: Sequence[Pair]) -> dict[str, list[Pair]]:
@@ -168,5 +172,5 @@ def build_stamp(pairs: Sequence[Pair]) -> str:
     if epoch:
         moment = datetime.datetime.fromtimestamp(int(epoch), tz=datetime.timezone.utc)
         return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
-    newest = max((post.date for post, _ in pairs), default=datetime.date(1970, 1, 1))
+    newest = max((post.date for post, _ in sort_pairs(pairs)), default=datetime.date(1970, 1, 1))
     return rfc3339(newest)

@@ -1,0 +1,75 @@
+"""Checks for CI: declared expectations against recorded values, links and images of a site."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+
+from sitegen.checks import check_expectations, check_site, parse_expectation
+
+
+@pytest.mark.parametrize("condition,parsed", [
+    (">= 0.90", (">=", 0.9)), ("> 1", (">", 1.0)), ("<=0.5", ("<=", 0.5)), ("< 2e-3", ("<", 0.002)),
+    ("== 3", ("==", 3.0)), ("!= 0", ("!=", 0.0)), (0.75, ("==", 0.75)), ("0.75", ("==", 0.75))])
+def test_parse_expectation(condition, parsed):
+    assert parse_expectation(condition) == parsed
+
+
+@pytest.mark.parametrize("condition", ["about 0.9", ">= high", "=> 0.9", True, None, [0.9]])
+def test_unreadable_expectation_is_a_value_error(condition):
+    with pytest.raises(ValueError, match="Received"):
+        parse_expectation(condition)
+
+
+def post_expecting(**expect):
+    return SimpleNamespace(path=Path("posts/x.md"), expect=expect)
+
+
+def test_met_expectations_give_no_problems():
+    post = post_expecting(test_accuracy=">= 0.90", epochs=3, test_loss="< 0.2")
+    assert check_expectations(post, {"test_accuracy": 0.93, "epochs": 3, "test_loss": 0.1}) == []
+
+
+def test_unmet_and_missing_values_are_listed():
+    post = post_expecting(test_accuracy=">= 0.90", val_accuracy="> 0.5", epochs="== 3")
+    problems = check_expectations(post, {"test_accuracy": 0.85, "epochs": "three"})
+    assert problems == ["expected epochs == 3, but the run recorded 'three'",
+                        "expected test_accuracy >= 0.9, got 0.85",
+                        "expected val_accuracy > 0.5, but the run recorded no val_accuracy"]
+
+
+def make_site(root: Path, pages: dict[str, str]) -> Path:
+    for name, body in pages.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(body)
+    return root
+
+
+def test_good_site_has_no_problems(tmp_path):
+    site = make_site(tmp_path, {
+        "index.html": '<a href="2024/01/05/a.html">a</a> <a href="tags/">t</a> <a href="#top">'
+                      '</a> <a href="https://example.com/x">x</a> <a href="mailto:a@b.c">m</a>',
+        "tags/index.html": '<a href="../index.html?x=1#y">home</a> <a href="/about">about</a>',
+        "about.html": "", "style.css": "",
+        "2024/01/05/a.html": '<link rel="stylesheet" href="../../../style.css">'
+                             '<img src="a/fig%201.png"> <img src="data:image/png;base64,AAAA">',
+        "2024/01/05/a/fig 1.png": "png"})
+    assert check_site(site) == []
+
+
+def test_broken_links_and_missing_images_are_listed(tmp_path):
+    site = make_site(tmp_path, {
+        "index.html": '<a href="nowhere.html">x</a><img src="gone.png"><a href="../../etc/passwd">'})
+    assert check_site(site) == ["index.html: broken link nowhere.html",
+                                "index.html: missing image gone.png",
+                                "index.html: broken link ../../etc/passwd"]
+
+
+def test_absolute_links_honour_baseurl(tmp_path):
+    site = make_site(tmp_path, {"index.html": '<img src="/catdog/cat.png"><a href="/cat.png">',
+                                "cat.png": "png"})
+    assert check_site(site, baseurl="/catdog") == ["index.html: broken link /cat.png"]
+    assert check_site(site) == ["index.html: missing image /catdog/cat.png"]

@@ -1,0 +1,130 @@
+"""The pages made from all posts: index, tags, Atom feed, sitemap, 404, results.json; a whole
+small site built from in-memory runs passes check_site and is the same bytes twice."""
+
+from __future__ import annotations
+
+import json
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+
+from sitegen.checks import check_site
+from sitegen.config import make_config
+from sitegen.feeds import render_listings
+from sitegen.posts import read_posts
+from sitegen.render import make_environment, render_post
+from test_render import VALUES, assert_well_formed, make_executed, write_post
+
+ROOT = Path(__file__).resolve().parents[1]
+ATOM = "{http://www.w3.org/2005/Atom}"
+SITEMAP = "{http://www.sitemaps.org/schemas/sitemap/0.9}"
+
+
+def build_site(tmp_path: Path, site, out: Path) -> list:
+    """Four posts: a real run, a quick run, one that recorded no score, one with no run yet."""
+    posts_dir = tmp_path / "posts"
+    posts_dir.mkdir(exist_ok=True)
+    write_post(posts_dir, "2024-01-05-cat-or-dog.md", title="Cat & <dog>")
+    write_post(posts_dir, "2024-02-01-quick.md", title="Quick one")
+    write_post(posts_dir, "2023-12-01-pending.md", title="Pending",
+               front="---\ntitle: Pending\ntags: [Keras CNN]\n---\n\n", body="No score.\n")
+    write_post(posts_dir, "2023-11-01-never-ran.md", title="Never ran")
+    env = make_environment(ROOT / "templates")
+    pairs = []
+    for post in read_posts(posts_dir, site):
+        if post.slug == "never-ran":
+            pairs.append((post, None))
+            continue
+        quick = post.slug == "quick"
+        values = {**VALUES, "test_accuracy": 0.5 if quick else 0.9713}
+        if post.slug == "pending":
+            values = {"epochs": 1}
+        executed = make_executed(post, values, mode="smoke" if quick else "real")
+        render_post(post, executed, site, env, out)
+        pairs.append((post, executed))
+    render_listings(pairs, site, env, out)
+    return pairs
+
+
+@pytest.fixture
+def built(tmp_path):
+    site = make_config({"url": "https://example.org", "baseurl": "/blog"}, ROOT)
+    out = tmp_path / "_site"
+    build_site(tmp_path, site, out)
+    return site, out
+
+
+def test_index_lists_posts_newest_first_with_scores(built):
+    _, out = built
+    html = (out / "index.html").read_text()
+    assert_well_formed(html)
+    assert html.index("Quick one") < html.index("Cat &amp; &lt;dog&gt;") < html.index("Pending")
+    assert "test accuracy 97.1%" in html and "test accuracy 50.0% (quick run)" in html
+    assert "Never ran" not in html
+
+
+def test_a_page_per_tag(built):
+    _, out = built
+    assert sorted(p.name for p in (out / "tags").iterdir()) == ["cnn.html", "keras-cnn.html",
+                                                                 "keras.html"]
+    html = (out / "tags/keras-cnn.html").read_text()
+    assert_well_formed(html)
+    assert "Pending" in html and "Quick one" not in html
+
+
+def test_feed_is_valid_atom_with_absolute_links(built):
+    _, out = built
+    feed = ET.parse(out / "feed.xml").getroot()
+    entries = feed.findall(f"{ATOM}entry")
+    assert [e.findtext(f"{ATOM}title") for e in entries] == ["Quick one", "Cat & <dog>", "Pending"]
+    assert entries[1].find(f"{ATOM}link").get("href") == \
+        "https://example.org/blog/2024/01/05/cat-or-dog.html"
+    assert feed.findtext(f"{ATOM}updated") == "2024-02-01T00:00:00Z"
+
+
+def test_feed_updated_honours_source_date_epoch(tmp_path, monkeypatch):
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
+    build_site(tmp_path, make_config({}, ROOT), tmp_path / "out")
+    feed = ET.parse(tmp_path / "out/feed.xml").getroot()
+    assert feed.findtext(f"{ATOM}updated") == "2023-11-14T22:13:20Z"
+
+
+def test_sitemap_lists_index_posts_and_tags(built):
+    _, out = built
+    locs = [u.findtext(f"{SITEMAP}loc") for u in ET.parse(out / "sitemap.xml").getroot()]
+    assert locs[0] == "https://example.org/blog/"
+    assert "https://example.org/blog/2024/01/05/cat-or-dog.html" in locs
+    assert "https://example.org/blog/tags/keras-cnn.html" in locs and len(locs) == 7
+
+
+def test_404_links_are_absolute_with_baseurl(built):
+    html = (built[1] / "404.html").read_text()
+    assert_well_formed(html)
+    assert 'href="/blog/style.css"' in html
+
+
+def test_all_results_gathered(built):
+    records = json.loads((built[1] / "results.json").read_text())
+    assert list(records) == ["/2023/12/01/pending.html", "/2024/01/05/cat-or-dog.html",
+                             "/2024/02/01/quick.html"]
+    assert records["/2024/01/05/cat-or-dog.html"]["values"]["test_accuracy"] == 0.9713
+    assert records["/2024/02/01/quick.html"]["run"]["mode"] == "smoke"
+    assert records["/2023/12/01/pending.html"]["values"] == {"epochs": 1}
+
+
+def test_built_site_has_no_broken_links_or_missing_images(built):
+    site, out = built
+    assert (out / "style.css").exists()
+    assert check_site(out, site.baseurl) == []
+
+
+def test_two_builds_give_the_same_bytes(tmp_path):
+    site = make_config({}, ROOT)
+    build_site(tmp_path, site, tmp_path / "a")
+    build_site(tmp_path, site, tmp_path / "b")
+    files_a = sorted(p.relative_to(tmp_path / "a") for p in (tmp_path / "a").rglob("*"))
+    assert files_a == sorted(p.relative_to(tmp_path / "b") for p in (tmp_path / "b").rglob("*"))
+    for name in files_a:
+        if (tmp_path / "a" / name).is_file():
+            assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()
