@@ -98,6 +98,10 @@ def execute_notebook(
         except DeadKernelError as error:
             raise _stopped(path, tracker, "the kernel died (out of memory?) while running "
                            "it", error) from None
+        except RuntimeError as error:  # jupyter_client: "Kernel didn't respond in 60 seconds"
+            raise ExecutionError(path, f"the kernel {kernel_name!r} could not start: {error}. "
+                                 "Is ipykernel installed in this environment?", cell=0,
+                                 ename=type(error).__name__, evalue=str(error)) from None
     return Execution(notebook=notebook, duration_s=time.monotonic() - start)
 
 

@@ -1,0 +1,118 @@
+#!/usr/bin/env python
+"""Publish posts/ into _site/: execute what changed, reuse the cache for the rest.
+
+    python build.py                 build the site (executes only stale posts)
+    python build.py --status        say, per post, whether it is fresh and why not
+    python build.py --smoke         quick runs: tiny synthetic data, one epoch, no downloads
+    python build.py --frozen --check  never execute; check the committed results (CI)
+    python build.py --serve         preview on http://localhost:8000, rebuilding on change
+
+Everything else lives in sitegen/; this file parses arguments, sets up logging and turns the
+builder's errors into one clear line and an exit code.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import logging
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+
+
+def parse_arguments(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--status", action="store_true",
+                        help="print one line per post (fresh, never run, failed, stale: why) "
+                             "without executing anything")
+    parser.add_argument("--smoke", action="store_true",
+                        help="inject each post's quick-run parameters (front matter `smoke:`, "
+                             "else _config.yml's); cached apart from real runs")
+    parser.add_argument("--force", nargs="?", const=True, default=False, metavar="POST",
+                        help="re-execute every post, or only POST (a file name or stem)")
+    parser.add_argument("--frozen", action="store_true",
+                        help="never execute: fail naming each stale or missing post and why")
+    parser.add_argument("--strict", action="store_true",
+                        help="treat a different environment (Python, Keras, backend, numpy "
+                             "versions) as stale instead of a warning")
+    parser.add_argument("--check", action="store_true",
+                        help="after building, check every post's `expect:`, internal links "
+                             "and images; exit non-zero listing each problem")
+    parser.add_argument("--jobs", "-j", type=int, default=1, metavar="N",
+                        help="execute up to N posts side by side (default 1)")
+    parser.add_argument("--timeout", type=int, default=1800, metavar="SECONDS",
+                        help="per-cell timeout (default 1800)")
+    parser.add_argument("-p", "--parameter", action="append", default=[], metavar="NAME=VALUE",
+                        help="override a parameter in every post (a Python literal, e.g. "
+                             "-p epochs=5); may repeat")
+    parser.add_argument("--drafts", action="store_true", help="also build posts with draft: true")
+    parser.add_argument("--serve", action="store_true",
+                        help="serve _site/ on localhost and rebuild when posts or templates "
+                             "change")
+    parser.add_argument("--port", type=int, default=8000, help="port for --serve (default 8000)")
+    parser.add_argument("--root", type=Path, default=ROOT, help=argparse.SUPPRESS)
+    parser.add_argument("-v", "--verbose", action="store_true", help="log more")
+    return parser.parse_args(argv)
+
+
+def parse_parameters(pairs: list[str]) -> dict:
+    parameters = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep or not name.isidentifier():
+            raise SystemExit(f"build.py: -p expects NAME=VALUE, e.g. -p epochs=5. Received: {pair!r}")
+        try:
+            parameters[name] = ast.literal_eval(value)
+        except (ValueError, SyntaxError):
+            parameters[name] = value  # a bare word is a string: -p data=synthetic
+    return parameters
+
+
+def make_options(args: argparse.Namespace):
+    from sitegen.build import BuildOptions
+
+    force = args.force
+    if isinstance(force, str):
+        force = frozenset({Path(force).stem})
+    return BuildOptions(root=args.root, smoke=args.smoke, force=force, frozen=args.frozen,
+                        strict=args.strict, check=args.check, jobs=args.jobs,
+                        cell_timeout=args.timeout, parameters=parse_parameters(args.parameter),
+                        drafts=args.drafts)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_arguments(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
+                        format="%(levelname)s: %(message)s")
+    from sitegen import build as builder
+    from sitegen.exceptions import BuildError
+    from sitegen.progress import Progress
+
+    options = make_options(args)
+    try:
+        if args.status:
+            for path, state in builder.status(options):
+                print(f"{path}: {state}")
+            return 0
+        if args.serve:
+            from sitegen.serve import serve
+            return serve(options, port=args.port)
+        report = builder.build(options, progress_factory=Progress)
+    except BuildError as error:
+        print(f"build.py: {error}", file=sys.stderr)
+        return 1
+    for error in report.errors:
+        print(f"FAILED {error}", file=sys.stderr)
+        if getattr(error, "traceback", ""):
+            print(error.traceback, file=sys.stderr)
+    for problem in report.problems:
+        print(f"CHECK {problem}", file=sys.stderr)
+    print(report.summary())
+    return 1 if report.failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

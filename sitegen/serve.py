@@ -1,0 +1,75 @@
+"""`build.py --serve`: preview the site on localhost, rebuilding when a source changes.
+
+Polling file times once a second is all a preview needs; it avoids a file-watching
+dependency and works the same on every platform.
+"""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import logging
+import threading
+import time
+from pathlib import Path
+
+from sitegen.build import BuildOptions, build
+from sitegen.exceptions import BuildError
+
+log = logging.getLogger(__name__)
+
+WATCHED = ("posts", "templates", "catdog", "_config.yml")
+
+
+def source_times(root: Path) -> dict[str, int]:
+    """Modification time of every watched file, by path."""
+    times = {}
+    for name in WATCHED:
+        path = root / name
+        files = [path] if path.is_file() else sorted(path.rglob("*")) if path.is_dir() else []
+        times.update({str(f): f.stat().st_mtime_ns for f in files if f.is_file()})
+    return times
+
+
+def rebuild(options: BuildOptions) -> None:
+    try:
+        report = build(options)
+        log.warning("%s", report.summary())
+    except BuildError as error:
+        log.error("%s", error)
+
+
+def serve(options: BuildOptions, port: int = 8000, poll_seconds: float = 1.0) -> int:
+    """Builds once, serves `_site/` on 127.0.0.1:`port`, and rebuilds on change until Ctrl-C."""
+    rebuild(options)
+    handler = functools.partial(_SiteHandler, site_dir=options.site_dir)
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", port), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    print(f"Serving {options.site_dir} on http://127.0.0.1:{port}/ (Ctrl-C to stop)")
+    seen = source_times(options.root)
+    try:
+        while True:
+            time.sleep(poll_seconds)
+            now = source_times(options.root)
+            if now != seen:
+                seen = now
+                rebuild(options)
+    except KeyboardInterrupt:
+        server.shutdown()
+    return 0
+
+
+class _SiteHandler(http.server.SimpleHTTPRequestHandler):
+    """Serves the current `_site/`, which each rebuild replaces as a whole folder."""
+
+    def __init__(self, *args, site_dir: Path, **kwargs):
+        self.site_dir = site_dir
+        super().__init__(*args, directory=str(site_dir), **kwargs)
+
+    def translate_path(self, path: str) -> str:
+        # The folder is swapped on rebuild, so resolve it per request, not once at start.
+        self.directory = str(self.site_dir)
+        return super().translate_path(path)
+
+    def log_message(self, format: str, *args) -> None:
+        log.info(format, *args)
