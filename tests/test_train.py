@@ -1,0 +1,254 @@
+"""Tests for catdog.train on tiny synthetic images (32x32, a few dozen, a learnable stripe)."""
+
+import csv
+import os
+import subprocess
+import sys
+import textwrap
+import types
+
+import numpy as np
+import pytest
+
+keras = pytest.importorskip("keras")
+
+from catdog import models, train  # noqa: E402
+
+SIZE = (32, 32)
+
+
+def stripes(n=64, num_classes=2, seed=0):
+    """Noise images with a bright vertical stripe whose position is the class."""
+    rng = np.random.default_rng(seed)
+    labels = rng.integers(0, num_classes, n).astype("int32")
+    images = rng.integers(0, 80, (n, *SIZE, 3)).astype("uint8")
+    width = SIZE[1] // num_classes
+    for image, label in zip(images, labels):
+        image[:, label * width:(label + 1) * width] += 150
+    return images, labels
+
+
+def split(n=64, num_classes=2, seed=0):
+    """A Split-like object, as catdog.data makes them."""
+    images, labels = stripes(n, num_classes, seed)
+    return types.SimpleNamespace(images=images, labels=labels, batch_size=16,
+                                 class_names=[f"c{i}" for i in range(num_classes)],
+                                 files=[f"img_{i:03d}.jpg" for i in range(n)])
+
+
+def small_model(num_classes=2, seed=0, **kwargs):
+    train.set_seed(seed)
+    kwargs = {"filters": (8, 8), "dense_units": 16, **kwargs}
+    return models.compile_model(models.make_small_cnn(SIZE, num_classes, **kwargs))
+
+
+@pytest.fixture(autouse=True)
+def clear_session():
+    yield
+    keras.backend.clear_session()
+
+
+@pytest.mark.slow  # ~1 s on TensorFlow, ~11 s on JAX (compilation)
+def test_fit_returns_history_timing_and_device():
+    run = train.fit(small_model(), split(), split(32, seed=1), epochs=2)
+    assert run.epochs_run == 2
+    assert set(run.history) == {"loss", "accuracy", "val_loss", "val_accuracy"}
+    assert len(run.seconds_per_epoch) == 2 and all(s > 0 for s in run.seconds_per_epoch)
+    assert run.train_seconds >= sum(run.seconds_per_epoch) * 0.9
+    assert "CPU" in run.device or "GPU" in run.device or "NVIDIA" in run.device
+    assert run.best_epoch in (1, 2)
+    assert run.summary()["epochs"] == 2
+
+
+def test_fit_accepts_tuples_and_compiles_an_uncompiled_model():
+    model = models.make_small_cnn(SIZE, filters=(8,), dense_units=8)
+    run = train.fit(model, stripes(32), None, epochs=1, batch_size=8, verbose=0)
+    assert model.compiled and run.best_epoch == 1 and "val_loss" not in run.history
+
+
+@pytest.mark.slow
+def test_small_cnn_beats_the_majority_baseline_in_two_epochs():
+    data, validation = split(96), split(64, seed=1)
+    model = small_model()
+    train.fit(model, data, None, epochs=2, batch_size=8, verbose=0)
+    majority = np.bincount(validation.labels).max() / len(validation.labels)
+    assert train.evaluate(model, validation)["accuracy"] >= max(0.9, majority + 0.3)
+
+
+@pytest.mark.slow
+def test_six_classes_learn_too():
+    data = split(96, num_classes=6)
+    model = small_model(num_classes=6)
+    train.fit(model, data, None, epochs=4, batch_size=8, verbose=0)
+    assert train.evaluate(model, split(60, 6, seed=1))["accuracy"] > 0.5  # chance: 1/6
+
+
+@pytest.mark.slow
+def test_same_seed_gives_the_same_weights_and_loss():
+    def once():
+        train.set_seed(3)  # layers draw their seeds when built: seed before building
+        augmentation = models.make_augmentation(rotation=0.1)
+        model = small_model(seed=3, augmentation=augmentation)
+        run = train.fit(model, split(32), None, epochs=1, seed=3, verbose=0)
+        return run.history["loss"][0], model.get_weights()
+
+    (loss_a, weights_a), (loss_b, weights_b) = once(), once()
+    assert loss_a == pytest.approx(loss_b, rel=1e-6)
+    for a, b in zip(weights_a, weights_b):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+
+
+def test_early_stopping_stops_and_restores_the_best_weights():
+    # A learning rate far too high makes val_loss rise after the first epoch or two.
+    train.set_seed(0)
+    model = models.compile_model(models.make_small_cnn(SIZE, filters=(8,), dense_units=8), 0.5)
+    saved = {}
+
+    class Snapshot(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            saved[epoch + 1] = self.model.get_weights()
+
+    run = train.fit(model, split(32), split(32, seed=1), epochs=20, early_stopping_patience=1,
+                    verbose=0, callbacks=[Snapshot()])
+    assert run.epochs_run < 20
+    assert run.best_epoch == int(np.argmin(run.history["val_loss"])) + 1
+    for a, b in zip(model.get_weights(), saved[run.best_epoch]):
+        np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("name", ["best.weights.h5", "best.keras"])
+def test_checkpoint_writes_the_best_model(tmp_path, name):
+    path = tmp_path / name
+    model = small_model()
+    train.fit(model, split(32), split(16, seed=1), epochs=1, checkpoint_path=path, verbose=0)
+    assert path.is_file() and path.stat().st_size > 0
+    if name.endswith(".keras"):
+        restored = keras.saving.load_model(path)
+        assert restored.count_params() == model.count_params()
+
+
+def test_evaluate_returns_loss_and_accuracy_as_floats():
+    scores = train.evaluate(small_model(), split(16))
+    assert set(scores) == {"loss", "accuracy"}
+    assert all(isinstance(v, float) for v in scores.values())
+    assert 0 <= scores["accuracy"] <= 1
+
+
+@pytest.mark.parametrize("num_classes", [2, 6], ids=["binary", "six-classes"])
+def test_predict_writes_a_submission_csv(tmp_path, num_classes):
+    data = split(10, num_classes)
+    predictions = train.predict(small_model(num_classes), data)
+    path = predictions.to_csv(tmp_path / "results.csv")
+    with open(path, newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert len(rows) == len(predictions) == 10
+    assert list(rows[0]) == ["file", "predicted", "probability", *[f"p_c{i}" for i in range(num_classes)]]
+    assert rows[0]["file"] == "img_000.jpg" and rows[0]["predicted"] in data.class_names
+    for row in rows:
+        probabilities = [float(row[f"p_c{i}"]) for i in range(num_classes)]
+        assert sum(probabilities) == pytest.approx(1, abs=1e-4)
+        assert float(row["probability"]) == pytest.approx(max(probabilities), abs=1e-6)
+    assert "<table>" in predictions._repr_html_() and "img_009.jpg" in predictions._repr_html_()
+
+
+def test_predict_names_files_and_classes_when_not_given():
+    predictions = train.predict(small_model(), stripes(3)[0])
+    assert [row["file"] for row in predictions] == ["0", "1", "2"]
+    assert predictions.class_names == ["0", "1"]
+
+
+def test_device_summary_names_the_backend():
+    summary = train.device_summary()
+    assert {"tensorflow": "TensorFlow", "jax": "JAX"}[keras.backend.backend()] in summary
+
+
+def test_strategy_scope_is_a_no_op_on_one_device():
+    with train.strategy_scope(["cpu:0"]) as strategy:
+        assert strategy is None
+
+
+@pytest.mark.slow
+def test_tune_returns_a_table_and_the_best_model(tmp_path):
+    from functools import partial
+
+    build = partial(models.make_small_cnn, SIZE, filters=(8,))
+    result = train.tune(build, split(32), split(16, seed=1), space={"dense_units": [8, 16],
+                        "learning_rate": [1e-3, 3e-3]}, max_trials=2, epochs=1, directory=tmp_path)
+    assert len(result.rows) == 2
+    assert set(result.rows[0]) == {"trial", "hyperparameters", "val_accuracy"}
+    assert result.rows[0]["val_accuracy"] >= result.rows[1]["val_accuracy"]
+    assert set(result.best_hyperparameters) == {"dense_units", "learning_rate"}
+    assert result.best_model.output_shape == (None, 1)
+    assert "<table>" in result._repr_html_()
+
+
+@pytest.mark.slow
+def test_tune_accepts_a_hypermodel_function_and_tuple_choices(tmp_path):
+    def build(hp):
+        units = hp.Choice("dense_units", [8, 16])
+        return models.make_small_cnn(SIZE, filters=(4,), dense_units=units)
+
+    result = train.tune(build, split(32), split(16, seed=1), max_trials=1, epochs=1, directory=tmp_path)
+    assert len(result.rows) == 1 and "dense_units" in result.rows[0]["hyperparameters"]
+    assert train._choice(types.SimpleNamespace(Choice=lambda name, values: values[-1]),
+                         "filters", [(8,), (8, 8)]) == (8, 8)
+
+
+STRATEGY_SCRIPT = textwrap.dedent("""
+    import os, sys
+    backend = os.environ["KERAS_BACKEND"]
+    if backend == "tensorflow":
+        import tensorflow as tf  # logical devices must be set before TensorFlow starts
+        cpu = tf.config.list_physical_devices("CPU")[0]
+        tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+    import numpy as np
+    from catdog import models, train
+    with train.strategy_scope() as strategy:
+        model = models.compile_model(models.make_small_cnn((16, 16), filters=(4,), dense_units=4))
+        x = np.random.default_rng(0).integers(0, 255, (32, 16, 16, 3)).astype("uint8")
+        run = train.fit(model, (x, np.arange(32) % 2), None, epochs=1, batch_size=8, verbose=0)
+    print("STRATEGY", type(strategy).__name__, run.epochs_run)
+""")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("backend, flags, expected", [
+    ("tensorflow", "", "MirroredStrategy"),
+    ("jax", "--xla_force_host_platform_device_count=2", "DataParallel")])
+def test_strategy_scope_spreads_over_two_logical_cpus(backend, flags, expected):
+    pytest.importorskip(backend)
+    env = {**os.environ, "KERAS_BACKEND": backend, "XLA_FLAGS": flags, "TF_CPP_MIN_LOG_LEVEL": "2"}
+    done = subprocess.run([sys.executable, "-c", STRATEGY_SCRIPT], env=env, capture_output=True,
+                          text=True, timeout=300)
+    assert f"STRATEGY {expected} 1" in done.stdout, done.stderr[-3000:]
+
+
+@pytest.mark.parametrize(
+    "call, message",
+    [(lambda m: train.fit(m, split(8), None, epochs=0), "Received: epochs=0"),
+     (lambda m: train.fit(m, split(8), None, epochs=1, early_stopping_patience=2),
+      "Received: early_stopping_patience=2, validation=None"),
+     (lambda m: train.fit(m, split(8), split(8), epochs=1, early_stopping_patience=-1),
+      "Received: early_stopping_patience=-1"),
+     (lambda m: train.fit(m, split(8), None, epochs=1, checkpoint_path="best.h5"),
+      "Received: checkpoint_path='best.h5'"),
+     (lambda m: train.fit(m, split(8), None, epochs=1, batch_size=0), "Received: batch_size=0"),
+     (lambda m: train.fit(m, np.zeros((8, 32, 32, 3)), None, epochs=1), "Received: train of type ndarray"),
+     (lambda m: train.fit(m, (np.zeros((8, 32, 32, 3)), np.zeros(7)), None, epochs=1),
+      r"Received: images \(8, 32, 32, 3\), labels \(7,\)"),
+     (lambda m: train.predict(m, np.zeros((2, 32, 32, 3)), ["a"]), "Received: 1 files"),
+     (lambda m: train.predict(m, np.zeros((2, 32, 32, 3)), None, ["a", "b", "c"]),
+      "Received: class_names="),
+     (lambda m: train.predict(m, np.zeros((32, 32, 3))), r"Received: images with shape \(32, 32, 3\)"),
+     (lambda m: train.set_seed(-1), "Received: seed=-1"),
+     (lambda m: train.tune(m, split(8), split(8), space={"dense_units": []}, directory="x"),
+      "Received: space="),
+     (lambda m: train.tune(models.make_small_cnn, split(8), split(8), max_trials=0, directory="x"),
+      "Received: max_trials=0")],
+    ids=["epochs", "patience-without-validation", "patience", "checkpoint-suffix", "batch_size",
+         "train-type", "length-mismatch", "files", "class_names", "images-rank", "seed", "space",
+         "max_trials"])
+def test_bad_arguments_raise_value_error_naming_them(call, message):
+    model = small_model()
+    with pytest.raises(ValueError, match=message):
+        call(model)
