@@ -255,7 +255,7 @@ def write_site(config: SiteConfig, states: list[PostState], options: BuildOption
     staging = Path(tempfile.mkdtemp(prefix="_site.new-", dir=options.site_dir.parent))
     try:
         env = render.make_environment(config.templates_dir)
-        pages = [(s.post, s.entry) for s in published]
+        pages = [(s.post, _as_published(s)) for s in published]
         for post, entry in pages:
             render.render_post(post, entry, config, env, staging)
             _copy_entry_files(post, entry, staging)
@@ -264,6 +264,13 @@ def write_site(config: SiteConfig, states: list[PostState], options: BuildOption
         shutil.rmtree(staging, ignore_errors=True)
         raise
     _swap_site(staging, options.site_dir)
+
+
+def _as_published(state: PostState) -> Entry:
+    """The entry with today's prose; a post whose code changed and failed shows its last run."""
+    if state.entry.key.get("code") == state.key["code"]:
+        return state.entry.with_prose_of(state.post.notebook)
+    return state.entry
 
 
 def _copy_entry_files(post: Post, entry: Entry, site_dir: Path) -> None:

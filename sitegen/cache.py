@@ -72,6 +72,16 @@ class Entry:
     def notebook(self) -> nbformat.NotebookNode:
         return nbformat.read(self.directory / "notebook.ipynb", as_version=4)
 
+    def with_prose_of(self, post_notebook: nbformat.NotebookNode) -> "Entry":
+        """This entry as the post reads now: its current prose and cell tags, the run's outputs.
+
+        The key covers code cells only, so an entry stays fresh while prose changes; the page
+        must still show today's prose.
+        """
+        view = Entry(self.directory, self.manifest)
+        view.notebook = merge_outputs(post_notebook, self.notebook)
+        return view
+
     @property
     def files(self) -> list[Path]:
         folder = self.directory / "files"
@@ -88,6 +98,30 @@ class Staleness:
     @property
     def is_fresh(self) -> bool:
         return not self.reasons
+
+
+def merge_outputs(post_notebook: nbformat.NotebookNode,
+                  executed: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """The post's cells, each code cell carrying the outputs of its executed twin.
+
+    Cells injected by the build (parameters) are kept where the run had them.
+    """
+    ran = iter([cell for cell in executed.cells if cell.cell_type == "code"])
+    cells = []
+    for cell in post_notebook.cells:
+        if cell.cell_type != "code":
+            cells.append(cell)
+            continue
+        twin = next(ran)
+        while "injected-parameters" in twin.metadata.get("tags", []):
+            cells.append(twin)
+            twin = next(ran)
+        merged = nbformat.from_dict(dict(cell))
+        merged.outputs, merged.execution_count = twin.outputs, twin.execution_count
+        cells.append(merged)
+    notebook = nbformat.from_dict(dict(executed))
+    notebook.cells = cells
+    return notebook
 
 
 # --- the key -------------------------------------------------------------------------------

@@ -1,0 +1,200 @@
+"""build.py end to end: real posts, a real kernel, real files; then the HTML is parsed.
+
+Each test writes its own tiny site (front matter, a code cell or two) into `tmp_path` and
+runs `build.main([...])` exactly as a user runs `python build.py`.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+import textwrap
+import xml.etree.ElementTree as ET
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+
+import build
+
+REPO = Path(__file__).resolve().parents[1]
+
+SCORING_POST = """\
+---
+title: Scoring <post>
+tags: [demo, keras]
+expect:
+  test_accuracy: ">= 0.5"
+smoke:
+  accuracy: 0.1
+---
+
+The score is {{ results.test_accuracy | percent }}.
+
+```python tags=["parameters"]
+accuracy = 0.75
+```
+
+```python
+import matplotlib.pyplot as plt
+from catdog import results
+
+figure, axes = plt.subplots()
+axes.plot([0, 1], [0, accuracy])
+results.record(test_accuracy=accuracy, device="CPU", quick=accuracy < 0.5)
+```
+"""
+
+
+def write_site(root: Path, posts: dict[str, str]) -> Path:
+    """A site folder with the project's templates and config, and the given posts."""
+    shutil.copytree(REPO / "templates", root / "templates")
+    shutil.copy(REPO / "_config.yml", root / "_config.yml")
+    (root / "posts").mkdir()
+    for name, text in posts.items():
+        (root / "posts" / name).write_text(textwrap.dedent(text))
+    return root
+
+
+def run_build(root: Path, *args: str) -> int:
+    return build.main(["--root", str(root), *args])
+
+
+class LinkParser(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.images: list[str] = []
+        self.text: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        if tag == "img":
+            self.images.append(dict(attrs)["src"])
+
+    def handle_data(self, data):
+        self.text.append(data)
+
+
+def parse_page(path: Path) -> LinkParser:
+    parser = LinkParser()
+    parser.feed(path.read_text())
+    return parser
+
+
+@pytest.fixture
+def site(tmp_path):
+    return write_site(tmp_path, {"2026-01-02-scoring.md": SCORING_POST})
+
+
+def test_build_writes_pages_images_feed_and_sitemap(site):
+    assert run_build(site, "--check") == 0
+
+    page = site / "_site/2026/01/02/scoring.html"
+    parsed = parse_page(page)
+    assert "75.0%" in "".join(parsed.text)
+    assert "Scoring <post>" in "".join(parsed.text)  # escaped in HTML, shown as typed
+    assert "<post>" not in page.read_text()
+    assert parsed.images and all((page.parent / src).is_file() for src in parsed.images)
+    assert "75.0%" in (site / "_site/index.html").read_text()
+    assert (site / "_site/tags/demo.html").is_file()
+    assert (site / "_site/404.html").is_file()
+    ET.parse(site / "_site/feed.xml")
+    ET.parse(site / "_site/sitemap.xml")
+    gathered = json.loads((site / "_site/results.json").read_text())
+    assert "0.75" in json.dumps(gathered)
+
+
+def test_second_build_starts_no_kernel(site, capsys):
+    run_build(site)
+    capsys.readouterr()
+    assert run_build(site) == 0
+    assert "0 executed, 1 from cache" in capsys.readouterr().out
+
+
+def test_prose_and_front_matter_edits_start_no_kernel(site, capsys):
+    run_build(site)
+    post = site / "posts/2026-01-02-scoring.md"
+    post.write_text(post.read_text().replace("The score is", "Our score is")
+                    .replace("tags: [demo, keras]", "tags: [demo]"))
+    capsys.readouterr()
+    run_build(site)
+    assert "0 executed, 1 from cache" in capsys.readouterr().out
+    assert "Our score is" in (site / "_site/2026/01/02/scoring.html").read_text()
+
+
+def test_failing_cell_keeps_old_page_and_cache(site, capsys):
+    run_build(site)
+    page = site / "_site/2026/01/02/scoring.html"
+    manifest = site / "_freeze/2026-01-02-scoring/real/manifest.json"
+    old_page, old_manifest = page.read_text(), manifest.read_text()
+    post = site / "posts/2026-01-02-scoring.md"
+    post.write_text(post.read_text().replace("axes.plot(", "raise ValueError('bad data')\naxes.plot("))
+    (site / "posts/2026-01-03-other.md").write_text("---\ntitle: Other\n---\n\nHello.\n")
+
+    assert run_build(site) == 1
+
+    err = capsys.readouterr().err
+    assert "posts/2026-01-02-scoring.md: cell 2 `import matplotlib.pyplot as plt`" in err
+    assert "ValueError: bad data" in err
+    assert page.read_text() == old_page
+    assert manifest.read_text() == old_manifest
+    assert (site / "_site/2026/01/03/other.html").is_file()  # the other post still built
+
+
+def test_status_names_the_failed_cell(site, capsys):
+    post = site / "posts/2026-01-02-scoring.md"
+    post.write_text(post.read_text().replace("accuracy = 0.75", "accuracy = 1 / 0"))
+    run_build(site)
+    capsys.readouterr()
+    run_build(site, "--status")
+    assert "failed last time (cell 1: ZeroDivisionError: division by zero)" in capsys.readouterr().out
+
+
+def test_frozen_fails_naming_each_stale_post(site, capsys):
+    assert run_build(site, "--frozen") == 1
+    assert "2026-01-02-scoring.md: never run" in capsys.readouterr().err
+
+
+def test_smoke_runs_are_cached_apart_and_bannered(site):
+    run_build(site)
+    assert run_build(site, "--smoke") == 0
+    assert (site / "_freeze/2026-01-02-scoring/smoke/manifest.json").is_file()
+    page = (site / "_site/2026/01/02/scoring.html").read_text()
+    assert "Quick run" in page and "10.0%" in page
+
+
+def test_check_lists_unmet_expectations(site, capsys):
+    assert run_build(site, "--check", "-p", "accuracy=0.25") == 1
+    assert "test_accuracy" in capsys.readouterr().err
+
+
+def test_bad_front_matter_names_file_and_line(tmp_path, capsys):
+    site = write_site(tmp_path, {"2026-01-02-bad.md": "---\ntitle: [unclosed\n---\n\nText\n"})
+    assert run_build(site) == 1
+    assert "posts/2026-01-02-bad.md:" in capsys.readouterr().err
+
+
+def test_cell_timeout_is_reported_as_such(tmp_path, capsys):
+    site = write_site(tmp_path, {"2026-01-02-slow.md": """\
+        ---
+        title: Slow
+        ---
+
+        ```python
+        import time
+        time.sleep(30)
+        ```
+        """})
+    assert run_build(site, "--timeout", "2") == 1
+    assert "timed out after 2 s" in capsys.readouterr().err
+
+
+def test_two_builds_at_once_leave_a_valid_cache(site):
+    command = [sys.executable, str(REPO / "build.py"), "--root", str(site), "--force"]
+    builds = [subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+              for _ in range(2)]
+    assert [b.wait(timeout=120) for b in builds] == [0, 0]
+    manifest = json.loads((site / "_freeze/2026-01-02-scoring/real/manifest.json").read_text())
+    assert manifest["results"]["values"]["test_accuracy"] == 0.75
+    assert not list((site / "_freeze/2026-01-02-scoring").glob(".real-*"))
