@@ -193,11 +193,12 @@ def _key_differences(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[str
 
 
 def _parameter_differences(old: Mapping, new: Mapping) -> list[str]:
-    changes = [
-        f"{name} {old.get(name, '(unset)')!r} -> {new.get(name, '(unset)')!r}"
-        for name in sorted(set(old) | set(new))
-        if old.get(name, "(unset)") != new.get(name, "(unset)")
-    ]
+    def shown(values: Mapping, name: str) -> str:
+        return repr(values[name]) if name in values else "(the post's default)"
+
+    changes = [f"{name} {shown(old, name)} -> {shown(new, name)}"
+               for name in sorted(set(old) | set(new))
+               if name not in old or name not in new or old[name] != new[name]]
     return [f"parameters changed: {', '.join(changes)}"] if changes else []
 
 

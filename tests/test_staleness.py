@@ -1,0 +1,144 @@
+"""What decides a result: change exactly one input, and `--status` names it as the cause."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import textwrap
+from pathlib import Path
+
+import pytest
+
+import build
+
+REPO = Path(__file__).resolve().parents[1]
+
+DATA_POST = """\
+---
+title: Reads data
+---
+
+Prose that does not decide the result.
+
+```python tags=["parameters"]
+epochs = 20
+data_file = "data.bin"
+```
+
+```python
+from catdog import results
+with open(data_file, "rb") as f:
+    content = f.read()
+results.record_data_source(data_file, files=1, bytes=len(content),
+                           fingerprint=results.fingerprint(data_file))
+results.record(test_accuracy=0.5, epochs=epochs)
+```
+"""
+
+
+@pytest.fixture
+def site(tmp_path):
+    """A built site whose post read `data.bin`, with its own copy of the catdog package."""
+    shutil.copytree(REPO / "templates", tmp_path / "templates")
+    shutil.copytree(REPO / "catdog", tmp_path / "catdog",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(REPO / "_config.yml", tmp_path / "_config.yml")
+    (tmp_path / "posts").mkdir()
+    (tmp_path / "data.bin").write_bytes(b"0123456789")
+    post = textwrap.dedent(DATA_POST).replace('"data.bin"', repr(str(tmp_path / "data.bin")))
+    (tmp_path / "posts/2026-01-02-reads-data.md").write_text(post)
+    assert build.main(["--root", str(tmp_path)]) == 0
+    return tmp_path
+
+
+def status_line(site: Path, capsys, *args: str) -> str:
+    capsys.readouterr()
+    build.main(["--root", str(site), "--status", *args])
+    return capsys.readouterr().out.strip()
+
+
+def edit(path: Path, old: str, new: str) -> None:
+    path.write_text(path.read_text().replace(old, new))
+
+
+def test_unchanged_post_is_fresh(site, capsys):
+    assert status_line(site, capsys) == "posts/2026-01-02-reads-data.md: fresh"
+
+
+def test_prose_edit_keeps_it_fresh(site, capsys):
+    edit(site / "posts/2026-01-02-reads-data.md", "Prose that", "Other prose that")
+    edit(site / "posts/2026-01-02-reads-data.md", "title: Reads data", "title: New title")
+    assert status_line(site, capsys).endswith(": fresh")
+
+
+def test_code_cell_edit_is_a_cause(site, capsys):
+    edit(site / "posts/2026-01-02-reads-data.md", "test_accuracy=0.5", "test_accuracy=0.6")
+    assert status_line(site, capsys).endswith("stale: code cells changed")
+
+
+def test_catdog_module_edit_is_a_cause(site, capsys):
+    with open(site / "catdog/train.py", "a") as f:
+        f.write("\n# a comment is a change too\n")
+    assert status_line(site, capsys).endswith("stale: catdog/train.py changed")
+
+
+def test_parameter_change_is_a_cause(site, capsys):
+    line = status_line(site, capsys, "-p", "epochs=5")
+    assert line.endswith("stale: parameters changed: epochs (the post's default) -> 5")
+
+
+def test_front_matter_parameter_change_shows_old_and_new(site, capsys):
+    post = site / "posts/2026-01-02-reads-data.md"
+    edit(post, "title: Reads data", "title: Reads data\nparameters:\n  epochs: 20")
+    build.main(["--root", str(site)])
+    edit(post, "epochs: 20\n---", "epochs: 5\n---")
+    assert status_line(site, capsys).endswith("stale: parameters changed: epochs 20 -> 5")
+
+
+def test_data_size_change_is_a_cause(site, capsys):
+    (site / "data.bin").write_bytes(b"0123")
+    assert "data changed: " in (line := status_line(site, capsys))
+    assert "(size 10 -> 4, files 1 -> 1)" in line
+
+
+def test_data_content_change_of_same_size_is_a_cause(site, capsys):
+    (site / "data.bin").write_bytes(b"abcdefghij")
+    assert status_line(site, capsys).endswith("(content differs, same size)")
+
+
+def test_missing_data_is_a_cause(site, capsys):
+    (site / "data.bin").unlink()
+    assert "stale: data missing: " in status_line(site, capsys)
+
+
+def test_environment_difference_warns_and_is_stale_when_strict(site, capsys):
+    manifest = site / "_freeze/2026-01-02-reads-data/real/manifest.json"
+    record = json.loads(manifest.read_text())
+    record["results"]["environment"]["keras"] = "3.0.0"
+    manifest.write_text(json.dumps(record))
+    assert "fresh (keras 3.0.0 -> " in status_line(site, capsys)
+    assert "(warning)" in status_line(site, capsys)
+    assert "stale: keras 3.0.0 -> " in status_line(site, capsys, "--strict")
+
+
+def test_corrupt_entry_is_a_miss_with_a_warning(site, capsys, caplog):
+    (site / "_freeze/2026-01-02-reads-data/real/manifest.json").write_text("{not json")
+    assert status_line(site, capsys).endswith(": never run")
+    assert "Ignoring cache entry" in caplog.text
+
+
+def test_entry_from_an_older_cache_format_is_a_miss(site, capsys, caplog):
+    manifest = site / "_freeze/2026-01-02-reads-data/real/manifest.json"
+    record = json.loads(manifest.read_text())
+    manifest.write_text(json.dumps({**record, "format": 0}))
+    assert status_line(site, capsys).endswith(": never run")
+    assert "cache format 0" in caplog.text
+
+
+def test_status_imports_no_keras(site):
+    import subprocess
+    import sys
+
+    code = ("import sys, build; build.main(['--root', sys.argv[1], '--status']); "
+            "assert 'keras' not in sys.modules and 'tensorflow' not in sys.modules")
+    subprocess.run([sys.executable, "-c", code, str(site)], cwd=REPO, check=True)
