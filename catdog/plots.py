@@ -1,0 +1,306 @@
+"""The posts' plots: sample images, augmentations, training curves, confusion matrix, predictions.
+
+Every function returns a `matplotlib.figure.Figure` and never calls `plt.show()` or touches
+pyplot's global state: figures are made with the Agg-safe `Figure` class, so a script, a test
+or a notebook kernel without a display can draw them. In a notebook, the returned figure shows
+once, as the cell's output (it renders itself as PNG); elsewhere, `fig.savefig(path)`.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+from matplotlib.figure import Figure
+
+WRONG_COLOR = "tab:red"
+RIGHT_COLOR = "black"
+
+
+class CatdogFigure(Figure):
+    """A matplotlib Figure that shows itself in Jupyter as PNG, without pyplot."""
+
+    def _repr_png_(self) -> bytes:
+        buffer = io.BytesIO()
+        self.savefig(buffer, format="png", bbox_inches="tight")
+        return buffer.getvalue()
+
+
+def sample_grid(
+    split: Any, per_class: int = 3, *, class_names: Sequence[str] | None = None, seed: int | None = None
+) -> Figure:
+    """Shows a few images of each class, one row per class (seed 001's first figure).
+
+    Args:
+        split: a Split-like object (`.images`, `.labels`, `.class_names`) or an
+            `(images, labels)` tuple.
+        per_class: images per row, >= 1.
+        class_names: row titles; None uses `split.class_names`, else the class indices.
+        seed: None takes each class's first images; an int picks them at random.
+
+    Returns:
+        A Figure with `num_classes * per_class` axes.
+
+    Example:
+        >>> fig = sample_grid(data.train, per_class=3)  # doctest: +SKIP
+        >>> fig.savefig("samples.png")  # doctest: +SKIP
+    """
+    _check_positive("per_class", per_class)
+    images, labels = _images_labels(split)
+    names = _class_names(class_names, split, int(labels.max()) + 1)
+    rng = np.random.default_rng(seed) if seed is not None else None
+    fig = CatdogFigure(figsize=(2.2 * per_class, 2.4 * len(names)), layout="constrained")
+    axes = fig.subplots(len(names), per_class, squeeze=False)
+    for row, name in enumerate(names):
+        chosen = np.flatnonzero(labels == row)
+        chosen = rng.permutation(chosen) if rng is not None else chosen
+        for col, ax in enumerate(axes[row]):
+            _show(ax, images[chosen[col]] if col < len(chosen) else None, name)
+    return fig
+
+
+def augmented_grid(image: np.ndarray, augmentation: Any, n: int = 9) -> Figure:
+    """Shows one image and `n - 1` random augmentations of it (seed 001's flip/rotation plots).
+
+    Args:
+        image: one image (H, W, 3), 0-255.
+        augmentation: a Keras layer, e.g. `catdog.models.make_augmentation()`.
+        n: images in the grid, the original first; >= 2.
+
+    Returns:
+        A Figure with `n` axes.
+
+    Example:
+        >>> fig = augmented_grid(data.train.images[0], make_augmentation(rotation=0.2))  # doctest: +SKIP
+    """
+    import keras  # only this plot needs a backend
+
+    if n < 2 or not isinstance(n, int):
+        raise ValueError(f"`n` must be an int >= 2. Received: n={n!r}")
+    image = np.asarray(image)
+    if image.ndim != 3:
+        raise ValueError(f"`image` must be one image (height, width, channels). "
+                         f"Received: image with shape {image.shape}")
+    batch = np.repeat(image[None].astype("float32"), n - 1, axis=0)
+    augmented = keras.ops.convert_to_numpy(augmentation(batch, training=True))
+    fig, axes = _grid(n, size=2.2)
+    _show(axes[0], image, "original")
+    for i, ax in enumerate(axes[1:], start=1):
+        _show(ax, augmented[i - 1], f"augmented {i}")
+    return fig
+
+
+def training_curves(history: Any, baseline: float | None = None, *, title: str | None = None) -> Figure:
+    """Plots accuracy and loss per epoch, training solid and validation dashed.
+
+    Args:
+        history: a `catdog.train.TrainingRun`, a Keras `History` or a dict of lists.
+        baseline: an accuracy drawn as a horizontal line (e.g. the majority class share).
+        title: the figure's title.
+
+    Returns:
+        A Figure with 2 axes: accuracy, then loss.
+
+    Example:
+        >>> run = fit(model, data.train, data.validation, epochs=20)  # doctest: +SKIP
+        >>> fig = training_curves(run, baseline=0.5)  # doctest: +SKIP
+    """
+    history = _history_dict(history)
+    fig = CatdogFigure(figsize=(10, 3.6), layout="constrained")
+    axes = fig.subplots(1, 2)
+    for ax, metric in zip(axes, ("accuracy", "loss")):
+        for key, style, label in ((metric, "-", "training"), (f"val_{metric}", "--", "validation")):
+            if key in history:
+                epochs = range(1, len(history[key]) + 1)
+                ax.plot(epochs, history[key], style, marker="o", markersize=3, label=label)
+        ax.set(xlabel="epoch", ylabel=metric, title=metric)
+    if baseline is not None:
+        axes[0].axhline(baseline, color="gray", linestyle=":", label=f"baseline {baseline:.2f}")
+    for ax in axes:
+        if ax.get_legend_handles_labels()[0]:
+            ax.legend()
+    if title:
+        fig.suptitle(title)
+    return fig
+
+
+def confusion_matrix(
+    y_true: Sequence[int], y_pred: Sequence[int], class_names: Sequence[str], *, normalize: bool = False
+) -> Figure:
+    """Draws the confusion matrix: true classes in rows, predicted in columns, counts in cells.
+
+    Args:
+        y_true: true class indices.
+        y_pred: predicted class indices (e.g. `predict(...).predicted`).
+        class_names: the class names, by index.
+        normalize: show each row as fractions of its true class instead of counts.
+
+    Returns:
+        A Figure with 1 axes.
+
+    Example:
+        >>> predictions = predict(model, data.test)  # doctest: +SKIP
+        >>> fig = confusion_matrix(data.test.labels, predictions.predicted, data.test.class_names)  # doctest: +SKIP
+    """
+    matrix = confusion_counts(y_true, y_pred, len(class_names))
+    shown = matrix / np.maximum(matrix.sum(axis=1, keepdims=True), 1) if normalize else matrix
+    size = 1.2 + 0.7 * len(class_names)
+    fig = CatdogFigure(figsize=(size + 1, size), layout="constrained")
+    ax = fig.subplots()
+    ax.imshow(shown, cmap="Blues", vmin=0)
+    ticks = range(len(class_names))
+    ax.set(xticks=ticks, yticks=ticks, xlabel="predicted", ylabel="true", title="confusion matrix")
+    ax.set_xticklabels(class_names, rotation=45, ha="right")
+    ax.set_yticklabels(class_names)
+    threshold = shown.max() / 2 if shown.max() > 0 else 1
+    for (i, j), value in np.ndenumerate(shown):
+        text = f"{value:.2f}" if normalize else str(int(value))
+        ax.text(j, i, text, ha="center", va="center", color="white" if value > threshold else "black")
+    return fig
+
+
+def confusion_counts(y_true: Sequence[int], y_pred: Sequence[int], num_classes: int) -> np.ndarray:
+    """Counts (true, predicted) pairs into a (num_classes, num_classes) int array.
+
+    Example:
+        >>> confusion_counts([0, 1, 1], [0, 0, 1], 2).tolist()
+        [[1, 0], [1, 1]]
+    """
+    y_true, y_pred = np.asarray(y_true, dtype=int), np.asarray(y_pred, dtype=int)
+    if y_true.shape != y_pred.shape or y_true.ndim != 1:
+        raise ValueError(f"`y_true` and `y_pred` must be 1-D and the same length. "
+                         f"Received: y_true {y_true.shape}, y_pred {y_pred.shape}")
+    if len(y_true) and max(y_true.max(), y_pred.max()) >= num_classes:
+        raise ValueError(f"`class_names` must name every class in the labels (0..{num_classes - 1}). "
+                         f"Received: label {max(y_true.max(), y_pred.max())}")
+    matrix = np.zeros((num_classes, num_classes), dtype=int)
+    np.add.at(matrix, (y_true, y_pred), 1)
+    return matrix
+
+
+def prediction_grid(
+    images: np.ndarray,
+    predicted: Sequence[int],
+    class_names: Sequence[str],
+    true: Sequence[int] | None = None,
+    n: int = 25,
+) -> Figure:
+    """Shows images titled with their predicted class; wrong predictions in red.
+
+    Args:
+        images: uint8 array (N, H, W, 3).
+        predicted: predicted class indices (e.g. `predict(...).predicted`).
+        class_names: the class names, by index.
+        true: true class indices; when given, wrong titles say "pred (true)" in red.
+        n: how many of the first images to show, >= 1.
+
+    Returns:
+        A Figure with `min(n, N)` axes.
+
+    Example:
+        >>> fig = prediction_grid(data.test.images, predictions.predicted,
+        ...                       data.test.class_names, true=data.test.labels)  # doctest: +SKIP
+    """
+    _check_positive("n", n)
+    images, predicted = np.asarray(images), np.asarray(predicted, dtype=int)
+    if len(predicted) != len(images) or (true is not None and len(true) != len(images)):
+        raise ValueError(f"`predicted` (and `true`) must have one entry per image ({len(images)}). "
+                         f"Received: {len(predicted)} predicted, "
+                         f"{'no' if true is None else len(true)} true")
+    count = min(n, len(images))
+    fig, axes = _grid(count, size=2.0)
+    for i, ax in enumerate(axes):
+        title = class_names[predicted[i]]
+        wrong = true is not None and int(true[i]) != predicted[i]
+        if wrong:
+            title = f"{title} ({class_names[int(true[i])]})"
+        _show(ax, images[i], title, color=WRONG_COLOR if wrong else RIGHT_COLOR)
+    return fig
+
+
+def compare_models(
+    rows: Sequence[Mapping[str, Any]], metric: str = "test_accuracy", *, label: str = "model"
+) -> Figure:
+    """A horizontal bar chart of one metric across models (the posts' closing comparison).
+
+    Args:
+        rows: one mapping per model, e.g. `{"model": "model1", "test_accuracy": 0.71}`.
+        metric: the key to plot.
+        label: the key naming each bar.
+
+    Returns:
+        A Figure with 1 axes.
+
+    Example:
+        >>> fig = compare_models([{"model": "cnn", "test_accuracy": 0.71},
+        ...                       {"model": "mobilenet", "test_accuracy": 0.98}])
+        >>> len(fig.axes)
+        1
+    """
+    if not rows or any(metric not in row or label not in row for row in rows):
+        raise ValueError(f"`rows` must be a non-empty list of mappings with keys {label!r} and "
+                         f"{metric!r}. Received: rows={list(rows)!r}")
+    names = [str(row[label]) for row in rows]
+    values = [float(row[metric]) for row in rows]
+    fig = CatdogFigure(figsize=(7, 0.9 + 0.5 * len(rows)), layout="constrained")
+    ax = fig.subplots()
+    bars = ax.barh(names, values, color="tab:blue")
+    ax.bar_label(bars, fmt="%.3f", padding=3)
+    ax.invert_yaxis()
+    ax.set(xlabel=metric, title=metric.replace("_", " "))
+    ax.set_xlim(0, max(1.0, max(values)) * 1.12)
+    return fig
+
+
+# --- helpers -------------------------------------------------------------------------------
+
+
+def _grid(count: int, size: float) -> tuple[Figure, list[Any]]:
+    """A near-square grid with exactly `count` axes (the unused cells removed)."""
+    cols = math.ceil(math.sqrt(count))
+    rows = math.ceil(count / cols)
+    fig = CatdogFigure(figsize=(size * cols, (size + 0.3) * rows), layout="constrained")
+    axes = list(fig.subplots(rows, cols, squeeze=False).ravel())
+    for ax in axes[count:]:
+        ax.remove()
+    return fig, axes[:count]
+
+
+def _show(ax: Any, image: np.ndarray | None, title: str, color: str = RIGHT_COLOR) -> None:
+    if image is not None:
+        ax.imshow(np.clip(np.asarray(image, dtype="float32"), 0, 255).astype("uint8"))
+    ax.set_title(title, color=color, fontsize=10)
+    ax.axis("off")
+
+
+def _images_labels(split: Any) -> tuple[np.ndarray, np.ndarray]:
+    if hasattr(split, "images") and hasattr(split, "labels"):
+        return np.asarray(split.images), np.asarray(split.labels, dtype=int)
+    if isinstance(split, (tuple, list)) and len(split) == 2:
+        return np.asarray(split[0]), np.asarray(split[1], dtype=int)
+    raise ValueError(f"`split` must be a Split (with .images and .labels) or an (images, labels) "
+                     f"tuple. Received: split of type {type(split).__name__}")
+
+
+def _class_names(names: Sequence[str] | None, split: Any, count: int) -> list[str]:
+    names = names if names is not None else getattr(split, "class_names", None)
+    names = list(names) if names is not None else [str(i) for i in range(count)]
+    if len(names) < count:
+        raise ValueError(f"`class_names` must name all {count} classes. Received: class_names={names!r}")
+    return names
+
+
+def _history_dict(history: Any) -> dict[str, list[float]]:
+    history = getattr(history, "history", history)  # TrainingRun or keras History
+    if not isinstance(history, Mapping) or "loss" not in history:
+        raise ValueError(f"`history` must be a TrainingRun, a Keras History or a dict with a 'loss' "
+                         f"list. Received: history of type {type(history).__name__}")
+    return {key: list(values) for key, values in history.items()}
+
+
+def _check_positive(arg: str, value: Any) -> None:
+    if not isinstance(value, int) or value < 1:
+        raise ValueError(f"`{arg}` must be an int >= 1. Received: {arg}={value!r}")
