@@ -64,7 +64,7 @@ _EXPECTED_LAYOUT = "cats_and_dogs_filtered/{train,validation}/{cats,dogs}/*.jpg"
 _SAVE_LOCK = threading.Lock()
 
 
-@dataclass
+@dataclass(eq=False)  # Compared by identity: `==` on arrays has no single truth value.
 class Split:
     """One split of an image data set, decoded once and held in memory.
 
@@ -116,7 +116,7 @@ class Split:
         return max(self.label_counts().values()) / len(self)
 
 
-@dataclass
+@dataclass(eq=False)
 class Splits:
     """The train, validation and test splits of one data set.
 
