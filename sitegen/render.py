@@ -13,6 +13,7 @@ import functools
 import json
 import logging
 import posixpath
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,7 +37,7 @@ log = logging.getLogger(__name__)
 QUICK_BANNER = ("Quick run: tiny synthetic data, one epoch, random weights — "
                 "these numbers mean nothing.")
 IMAGE_TYPES = {"image/png": "png", "image/jpeg": "jpg", "image/svg+xml": "svg"}
-SHOWN_TYPES = ("text/html", "text/markdown", "text/latex", "text/plain")
+IPYTHON_SYNTAX = re.compile(r"^\s*[%!]|\?\s*$", re.MULTILINE)
 FORMATTER = HtmlFormatter(cssclass="highlight", nowrap=False)
 MARKDOWN = MarkdownIt("commonmark", {"html": True}).enable(["table", "strikethrough"]).use(
     dollarmath_plugin, double_inline=True)
@@ -326,15 +327,19 @@ def fold(html: str, summary: str, hidden: bool) -> str:
 
 @functools.lru_cache(maxsize=16)
 def find_lexer(language: str) -> Any:
-    for name in ("ipython3", language, "text") if language == "python" else (language, "text"):
-        try:
-            return get_lexer_by_name(name)
-        except ClassNotFound:
-            continue
-    return get_lexer_by_name("text")
+    try:
+        return get_lexer_by_name(language)
+    except ClassNotFound:
+        return get_lexer_by_name("text")
 
 
+@functools.lru_cache(maxsize=4096)
 def highlight_code(source: str, language: str) -> str:
+    """Pygments HTML, the slowest step of rendering; memoised because `--serve` re-renders
+    unchanged cells and posts share set-up cells. The IPython lexer (magics, `!shell`) is a
+    third slower than Python's, so it is used only for cells that have such lines."""
+    if language == "python" and IPYTHON_SYNTAX.search(source):
+        language = "ipython3"
     return highlight(source, find_lexer(language), FORMATTER)
 
 
