@@ -173,3 +173,17 @@ def test_unfreeze_top_rejects_bad_layer_choices():
         models.unfreeze_top(model, 0)
     with pytest.raises(ValueError, match="Received: from_layer=999"):
         models.unfreeze_top(model, from_layer=999)
+
+
+WEIGHTS = __import__("pathlib").Path(__file__).parents[1] / ".." / "shared" / "weights" / "mobilenet_v2_imagenet_no_top.h5"
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not WEIGHTS.is_file(), reason="needs ../shared/weights (the offline ImageNet weights)")
+def test_transfer_model_loads_a_local_weights_file():
+    model = models.make_transfer_model((96, 96), weights=str(WEIGHTS), augmentation=None)
+    h5py = pytest.importorskip("h5py")
+    with h5py.File(WEIGHTS) as f:
+        expected = f["Conv1"]["Conv1"]["kernel"][()]
+    kernel = keras.ops.convert_to_numpy(models.base_of(model).get_layer("Conv1").kernel)
+    np.testing.assert_allclose(kernel, expected)
