@@ -485,3 +485,27 @@ def _check_choice(arg: str, value: Any, choices: Sequence[Any]) -> None:
 def _check_fraction(arg: str, value: Any) -> None:
     if not isinstance(value, (int, float)) or not 0 <= value < 1:
         raise ValueError(f"`{arg}` must be a number in [0, 1). Received: {arg}={value!r}")
+
+
+def describe_weights(weights: str | None, image_size: tuple[int, int] = (160, 160)) -> str:
+    """Names the MobileNetV2 weights a transfer model starts from, by file and sha256.
+
+    So a reader can tell exactly what ran: Keras's cached ImageNet file (or the offline
+    stand-in copied there), a local file, or random initial weights.
+
+    Example:
+        >>> describe_weights(None)
+        'random (weights=None)'
+    """
+    if weights is None:
+        return "random (weights=None)"
+    path = weights
+    if weights == "imagenet":
+        keras_home = os.environ.get("KERAS_HOME", os.path.join(os.path.expanduser("~"), ".keras"))
+        path = os.path.join(keras_home, "models", "mobilenet_v2_weights_tf_dim_ordering_tf_"
+                            f"kernels_1.0_{image_size[0]}_no_top.h5")
+    if not os.path.isfile(path):
+        return f"{weights} (file not found yet: {os.path.basename(path)})"
+    from catdog.results import fingerprint
+
+    return f"{weights} ({os.path.basename(path)}, {fingerprint(path)})"

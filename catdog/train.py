@@ -24,7 +24,7 @@ from typing import Any
 import keras
 import numpy as np
 
-from catdog.models import compile_model
+from catdog.models import compile_model, count_params
 
 logger = logging.getLogger(__name__)
 
@@ -444,6 +444,63 @@ def tune(
 # --- helpers -------------------------------------------------------------------------------
 
 
+def summarize(name: str, model: keras.Model, run: TrainingRun, validation: Any,
+              test: Any) -> dict[str, Any]:
+    """One row of a model comparison: validation and test scores, size and time.
+
+    Both scores are computed here on the weights the model ends with (which early stopping
+    may have restored to its best epoch), so the row describes the model as it is.
+
+    Example:
+        >>> summarize("model1", model, run, data.validation, data.test)  # doctest: +SKIP
+        {'name': 'model1', 'val_accuracy': 0.64, 'test_accuracy': 0.66, ...}
+    """
+    steady = run.seconds_per_epoch[1:] or run.seconds_per_epoch  # epoch 1 also compiles
+    sizes = count_params(model)
+    return {
+        "name": name,
+        "val_accuracy": evaluate(model, validation)["accuracy"],
+        **{f"test_{k}": v for k, v in evaluate(model, test).items()},
+        "parameters": sizes["total"],
+        "trainable_parameters": sizes["trainable"],
+        "epochs": run.epochs_run,
+        "train_seconds": round(run.train_seconds, 1),
+        "seconds_per_epoch": round(float(np.median(steady)), 2),
+        "device": run.device,
+    }
+
+
+class ComparisonTable(list):
+    """Rows from `summarize`, shown in a notebook as an HTML table."""
+
+    COLUMNS = ("name", "val_accuracy", "test_accuracy", "parameters", "seconds_per_epoch",
+               "train_seconds")
+
+    def _repr_html_(self) -> str:
+        head = "".join(f"<th>{html.escape(c.replace('_', ' '))}</th>" for c in self.COLUMNS)
+        body = "".join(
+            "<tr>" + "".join(f"<td>{html.escape(_cell_text(row.get(c)))}</td>"
+                             for c in self.COLUMNS) + "</tr>" for row in self)
+        return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def _cell_text(value: Any) -> str:
+    if isinstance(value, float) and value <= 1.0:
+        return f"{value:.4f}"
+    if isinstance(value, int):
+        return f"{value:,}"
+    return str(value)
+
+
+def comparison_table(rows: Sequence[Mapping[str, Any]]) -> ComparisonTable:
+    """The rows of `summarize` as a table a notebook shows as HTML.
+
+    Example:
+        >>> comparison_table([summarize("model1", model, run, data.test)])  # doctest: +SKIP
+    """
+    return ComparisonTable(dict(row) for row in rows)
+
+
 def as_arrays(data: Any, name: str = "data") -> tuple[np.ndarray, np.ndarray]:
     """Returns `(images, labels)` NumPy arrays from a Split-like object or a pair.
 
@@ -573,12 +630,20 @@ def _compiled(model: keras.Model, learning_rate: float) -> keras.Model:
     return model if getattr(model, "compiled", False) else compile_model(model, learning_rate)
 
 
+def _decoded(values: Mapping[str, Any], space: Mapping[str, Sequence[Any]] | None) -> dict:
+    """Turns the repr-encoded choices of `_choice` (tuples such as filters) back into values."""
+    by_repr = {name: {repr(c): c for c in choices} for name, choices in (space or {}).items()}
+    return {name: by_repr.get(name, {}).get(value, value) if isinstance(value, str) else value
+            for name, value in values.items()}
+
+
 def _trial_rows(tuner: Any, space: Mapping[str, Sequence[Any]] | None) -> list[dict[str, Any]]:
     rows = []
     for trial in tuner.oracle.trials.values():
         if trial.score is None:
             logger.warning("Tuner trial %s ended %s.", trial.trial_id, trial.status)
             continue
-        rows.append({"trial": trial.trial_id, "hyperparameters": dict(trial.hyperparameters.values),
+        rows.append({"trial": trial.trial_id,
+                     "hyperparameters": _decoded(trial.hyperparameters.values, space),
                      "val_accuracy": float(trial.score)})
     return sorted(rows, key=lambda row: (-row["val_accuracy"], row["trial"]))

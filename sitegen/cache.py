@@ -40,7 +40,7 @@ log = logging.getLogger(__name__)
 FORMAT_VERSION = 1
 MODES = ("real", "smoke")
 
-# Files a post writes into its working directory that are kept with its entry and published
+# Files a post writes at the top of its working directory that are kept with its entry and published
 # beside its page. Anything else (model checkpoints, extracted data) stays out of the cache.
 PUBLISHED_SUFFIXES = {".csv", ".json", ".txt", ".png", ".jpg", ".jpeg", ".svg", ".md"}
 MAX_PUBLISHED_BYTES = 2 * 1024 * 1024
@@ -396,7 +396,8 @@ class Cache:
 
 
 def _copy_published_files(workdir: Path, destination: Path) -> None:
-    for path in sorted(workdir.rglob("*")):
+    """Top-level files only: sub-folders hold tools' scratch (a tuner's trials, say)."""
+    for path in sorted(workdir.iterdir()):
         if (path.is_file() and path.suffix.lower() in PUBLISHED_SUFFIXES
                 and path.stat().st_size <= MAX_PUBLISHED_BYTES):
             target = destination / path.relative_to(workdir)

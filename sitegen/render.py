@@ -174,6 +174,8 @@ def make_page(post: Any, site: Any) -> dict[str, Any]:
     root = "../" * post.output_path.count("/")
     return {"title": post.title, "date": post.date, "url": post.url, "slug": post.slug,
             "description": post.description, "layout": post.layout, "root": root,
+            # where the post's images and files are, relative to its page
+            "asset_url": posixpath.relpath(post.asset_dir, posixpath.dirname(post.output_path)),
             "tags": [{"name": t, "url": root + tag_path(t)} for t in post.tags]}
 
 
