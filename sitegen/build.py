@@ -232,8 +232,9 @@ def _execute_one(state: PostState, options: BuildOptions, progress) -> BuildErro
 
 
 def kernel_environment(options: BuildOptions) -> dict[str, str]:
-    """Variables the kernel needs: a relative CATDOG_DATA made absolute (kernels run elsewhere)."""
-    env = {}
+    """Variables the kernel needs: a relative CATDOG_DATA made absolute (kernels run elsewhere),
+    and TensorFlow's C++ start-up logging off (it would land in the first cell's output)."""
+    env = {"TF_CPP_MIN_LOG_LEVEL": os.environ.get("TF_CPP_MIN_LOG_LEVEL", "3")}  # C++ log noise
     data = os.environ.get("CATDOG_DATA")
     if data and "://" not in data:
         env["CATDOG_DATA"] = str(Path(data).resolve())

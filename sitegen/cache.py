@@ -104,24 +104,29 @@ def merge_outputs(post_notebook: nbformat.NotebookNode,
                   executed: nbformat.NotebookNode) -> nbformat.NotebookNode:
     """The post's cells, each code cell carrying the outputs of its executed twin.
 
-    Cells injected by the build (parameters) are kept where the run had them.
+    Cells injected by the build (parameters) stay right after the cell they followed.
     """
-    ran = iter([cell for cell in executed.cells if cell.cell_type == "code"])
-    cells = []
+    ran = [cell for cell in executed.cells if cell.cell_type == "code"]
+    twins = [cell for cell in ran if not _is_injected(cell)]
+    injected_after = {id(ran[i - 1]): cell for i, cell in enumerate(ran) if _is_injected(cell)}
+    cells, twin_of = [], iter(twins)
     for cell in post_notebook.cells:
         if cell.cell_type != "code":
             cells.append(cell)
             continue
-        twin = next(ran)
-        while "injected-parameters" in twin.metadata.get("tags", []):
-            cells.append(twin)
-            twin = next(ran)
+        twin = next(twin_of)
         merged = nbformat.from_dict(dict(cell))
         merged.outputs, merged.execution_count = twin.outputs, twin.execution_count
         cells.append(merged)
+        if id(twin) in injected_after:
+            cells.append(injected_after[id(twin)])
     notebook = nbformat.from_dict(dict(executed))
     notebook.cells = cells
     return notebook
+
+
+def _is_injected(cell) -> bool:
+    return "injected-parameters" in cell.metadata.get("tags", [])
 
 
 # --- the key -------------------------------------------------------------------------------

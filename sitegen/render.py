@@ -124,6 +124,20 @@ def clean_terminal_text(text: str) -> str:
     return "\n".join(replay_line(line) for line in strip_ansi(text).split("\n"))
 
 
+# TensorFlow's C++ start-up logging (absl, glog style: `I0000 00:00:17.5 123 port.cc:153] ...`)
+# is written to file descriptor 2 before TF_CPP_MIN_LOG_LEVEL is read, so the kernel captures
+# it into the first cell that imports Keras. It says nothing about the post: drop those lines.
+NATIVE_LOG_LINE = re.compile(r"^(?:[IWEF]\d{4} \d\d:\d\d:\d+\.\d+\s+\d+ [\w.]+:\d+\] .*"
+                             r"|WARNING: All log messages before absl::InitializeLog\(\).*"
+                             r"|To enable the following instructions: .*"
+                             r"|This TensorFlow binary is optimized to use .*)$")
+
+
+def drop_native_log_lines(text: str) -> str:
+    """Removes native libraries' start-up log lines from a stderr stream."""
+    return "\n".join(line for line in text.split("\n") if not NATIVE_LOG_LINE.match(line))
+
+
 def replay_line(line: str) -> str:
     if "\r" not in line and "\b" not in line:
         return line
@@ -351,7 +365,9 @@ def render_output(output: Any, number: int, index: int, images: Assets) -> str:
     kind = output.get("output_type")
     if kind == "stream":
         name = output.get("name", "stdout")
-        return pre(clean_terminal_text(output.get("text", "")), f"stream {name}")
+        text = clean_terminal_text(output.get("text", ""))
+        text = drop_native_log_lines(text) if name == "stderr" else text
+        return pre(text, f"stream {name}") if text.strip() else ""
     if kind == "error":
         traceback = "\n".join(output.get("traceback", [])) or \
             f"{output.get('ename')}: {output.get('evalue')}"

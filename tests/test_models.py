@@ -187,3 +187,14 @@ def test_transfer_model_loads_a_local_weights_file():
         expected = f["Conv1"]["Conv1"]["kernel"][()]
     kernel = keras.ops.convert_to_numpy(models.base_of(model).get_layer("Conv1").kernel)
     np.testing.assert_allclose(kernel, expected)
+
+
+def test_describe_weights_names_the_file_by_sha256(tmp_path, monkeypatch):
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path))
+    assert models.describe_weights(None) == "random (weights=None)"
+    assert "file not found yet" in models.describe_weights("imagenet")
+    cached = tmp_path / "models/mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_160_no_top.h5"
+    cached.parent.mkdir()
+    cached.write_bytes(b"weights")
+    assert models.describe_weights("imagenet").endswith(
+        "sha256:9a129038d9a00aed0cf6a7ea059ca50a813449061ab87848cf1a13eafdf33b2c)")

@@ -266,3 +266,12 @@ def test_filters():
     assert percent(0.9713) == "97.1%"
     assert seconds(312.4) == "5 min 12 s" and seconds(4.25) == "4.2 s"
     assert seconds(3725) == "1 h 2 min" and seconds(42) == "42 s"
+
+
+def test_native_start_up_logging_is_dropped_from_stderr():
+    from sitegen.render import drop_native_log_lines
+
+    text = ("WARNING: All log messages before absl::InitializeLog() is called are written to STDERR\n"
+            "I0000 00:00:1795839224.673343   22817 port.cc:153] oneDNN custom operations are on.\n"
+            "UserWarning: a real warning")
+    assert drop_native_log_lines(text) == "UserWarning: a real warning"

@@ -142,3 +142,18 @@ def test_status_imports_no_keras(site):
     code = ("import sys, build; build.main(['--root', sys.argv[1], '--status']); "
             "assert 'keras' not in sys.modules and 'tensorflow' not in sys.modules")
     subprocess.run([sys.executable, "-c", code, str(site)], cwd=REPO, check=True)
+
+
+def test_injected_parameters_stay_after_the_parameters_cell():
+    import nbformat
+    from sitegen.cache import merge_outputs
+    from sitegen.execute import inject_parameters
+
+    v4 = nbformat.v4
+    post = v4.new_notebook(cells=[v4.new_code_cell("a = 1", metadata={"tags": ["parameters"]}),
+                                  v4.new_markdown_cell("New prose"), v4.new_code_cell("a")])
+    executed = inject_parameters(post, {"a": 2})
+    executed.cells[2] = v4.new_markdown_cell("Old prose")
+    merged = merge_outputs(post, executed)
+    assert [c.source for c in merged.cells] == [
+        "a = 1", "# Parameters injected by build.py\na = 2\n", "New prose", "a"]

@@ -194,6 +194,27 @@ def test_tune_accepts_a_hypermodel_function_and_tuple_choices(tmp_path):
                          "filters", [(8,), (8, 8)]) == (8, 8)
 
 
+def test_tuned_tuple_choices_come_back_as_tuples(tmp_path):
+    result = train.tune(small_model_builder, split(32), split(16, seed=1),
+                        space={"filters": [(4,), (4, 4)]}, max_trials=1, epochs=1,
+                        directory=tmp_path)
+    assert result.best_hyperparameters["filters"] in [(4,), (4, 4)]
+
+
+def small_model_builder(**kwargs):
+    return models.make_small_cnn(SIZE, dense_units=8, **kwargs)
+
+
+def test_summarize_scores_the_kept_weights_and_times_the_run():
+    model = small_model()
+    run = train.fit(model, split(), split(32, seed=1), epochs=2)
+    row = train.summarize("tiny", model, run, split(32, seed=1), split(32, seed=2))
+    assert row["val_accuracy"] == train.evaluate(model, split(32, seed=1))["accuracy"]
+    assert row["parameters"] == models.count_params(model)["total"]
+    assert row["epochs"] == 2 and row["seconds_per_epoch"] > 0
+    assert "<td>tiny</td>" in train.comparison_table([row])._repr_html_()
+
+
 STRATEGY_SCRIPT = textwrap.dedent("""
     import os, sys
     backend = os.environ["KERAS_BACKEND"]
