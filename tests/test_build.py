@@ -198,3 +198,26 @@ def test_two_builds_at_once_leave_a_valid_cache(site):
     manifest = json.loads((site / "_freeze/2026-01-02-scoring/real/manifest.json").read_text())
     assert manifest["results"]["values"]["test_accuracy"] == 0.75
     assert not list((site / "_freeze/2026-01-02-scoring").glob(".real-*"))
+
+
+def test_dead_kernel_is_reported_as_such(tmp_path, capsys):
+    site = write_site(tmp_path, {"2026-01-02-dies.md": """\
+        ---
+        title: Dies
+        ---
+
+        ```python
+        import os
+        os._exit(1)  # what the out-of-memory killer does to a kernel
+        ```
+        """})
+    assert run_build(site) == 1
+    assert "the kernel died" in capsys.readouterr().err
+
+
+def test_jobs_run_posts_side_by_side(tmp_path, capsys):
+    posts = {f"2026-01-0{day}-post-{day}.md": SCORING_POST for day in (2, 3)}
+    site = write_site(tmp_path, posts)
+    assert run_build(site, "--jobs", "2") == 0
+    assert "2 executed" in capsys.readouterr().out
+    assert (site / "_site/2026/01/03/post-3.html").is_file()
