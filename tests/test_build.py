@@ -221,3 +221,46 @@ def test_jobs_run_posts_side_by_side(tmp_path, capsys):
     assert run_build(site, "--jobs", "2") == 0
     assert "2 executed" in capsys.readouterr().out
     assert (site / "_site/2026/01/03/post-3.html").is_file()
+
+
+CATDOG_POST = """\
+---
+title: A tiny classifier
+tags: [keras]
+---
+
+```python tags=["parameters"]
+epochs = 2
+```
+
+```python
+from catdog import data, models, plots, results, train
+
+splits = data.cats_and_dogs(quick=True, image_size=(32, 32), batch_size=8)
+model = models.compile_model(models.make_small_cnn((32, 32), filters=(8, 8), dense_units=16))
+run = train.fit(model, splits.train, splits.validation, epochs=epochs)
+plots.training_curves(run)
+```
+
+```python
+score = train.evaluate(model, splits.test)
+results.record(test_accuracy=score["accuracy"], test_loss=score["loss"], epochs=run.epochs_run,
+               device=run.device, **splits.summary())
+```
+
+It scores {{ results.test_accuracy | percent }} after {{ results.epochs }} epochs.
+"""
+
+
+@pytest.mark.slow
+def test_a_post_that_trains_with_catdog_publishes_its_score(tmp_path, monkeypatch):
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras"))  # the kernel inherits it
+    site = write_site(tmp_path, {"2026-01-02-tiny.md": CATDOG_POST})
+    assert run_build(site, "--check") == 0
+    record = json.loads((site / "_site/2026/01/02/tiny/results.json").read_text())
+    accuracy = record["values"]["test_accuracy"]
+    page = parse_page(site / "_site/2026/01/02/tiny.html")
+    assert f"{accuracy * 100:.1f}%" in "".join(page.text)
+    assert f"{accuracy * 100:.1f}%" in (site / "_site/index.html").read_text()
+    assert record["data"][0]["kind"] == "synthetic"
+    assert any(src.endswith(".png") for src in page.images)
