@@ -1,60 +1,77 @@
-"""Benchmark: rendering 200 cached posts with sitegen against building the same markdown with Jekyll.
+"""Benchmark: the real `python build.py` on 200 cached posts against Jekyll on the same markdown.
 
-Both arms start from 200 posts made from seed 001's markdown (`/work/shared/seeds/001*.txt`),
-each body different (its own intro paragraph and numbers):
+One run does everything (issues #3 and #8):
 
-(a) sitegen: read the 200 Jupytext posts (front matter + jupytext), load each post's cached
-    executed notebook from disk (a fake `.ipynb` with a stream log, one PNG and a results
-    record: no kernel), render every page, its image and results.json, then the index, tag
-    pages, Atom feed, sitemap, 404 and `results.json`, into a fresh `_site/`.
-(b) Jekyll: `jekyll build` of a Jekyll site with the same 200 posts in `_posts/`, the minima
-    theme and the jekyll-feed and jekyll-sitemap plugins (Debian's packages), from a clean
-    destination (its own start-up included, as a user would see it). "Cold" first deletes
-    `.jekyll-cache` (Jekyll 4 keeps converted markdown there); "warm" keeps it.
+1. Makes 200 posts from seed 001's markdown (`/work/shared/seeds/001*.txt`), each different
+   from every other: its own intro paragraph, and every code block carries a per-post comment
+   line and a per-post batch size, so no highlighting memo can reuse one post's work for
+   another (and Jekyll's content cache cannot either).
+2. Makes a real site root in `bench/work/site/`: `posts/`, the repository's `templates/` and
+   `_config.yml`, a copy of `catdog/`, and a FRESH `_freeze/<stem>/real/` entry per post: the
+   post's own cells (read with sitegen.posts.read_post) with a plausible stream output in every
+   code cell, a PNG and a results record, keyed exactly as sitegen.build keys it
+   (sitegen.cache.make_key with sitegen.build.injected_parameters, KERNEL and the package
+   hashes of the bench root's `catdog/`), stored with sitegen.cache.Cache.store. So
+   `python build.py --root bench/work/site` executes nothing (checked: "0 executed").
+3. Times, as subprocesses of the real command line, alternating, median of `--repeat` (3)
+   after one untimed warm-up round:
+     sitegen full   `python build.py --root R` with no `_site/` and no `_freeze/.local/`
+                    (render everything from the committed cache, as on a fresh clone)
+     ... kept       the same, keeping `_freeze/.local/` (the local parse memo)
+     sitegen no-op  the same command again, nothing changed
+     sitegen status `python build.py --status --root R` (every line must say "fresh")
+     jekyll cold    `jekyll build` with `_site/` and `.jekyll-cache` removed
+     jekyll no-op   `jekyll build` again, nothing changed
+   and checks that the no-op rebuild leaves `_site/` byte-identical to the full render.
 
-With `--builder-cmd CMD` the command (e.g. the lead's `python build.py`) is also run twice and
-the second run is reported as the no-op rebuild; without it, only (a) and (b) are measured.
-Each arm runs `--repeat` times (default 3) after one untimed warm-up; the median is printed.
-Goal: (a) faster than (b), i.e. ratio jekyll / sitegen > 1.
+Targets: no-op rebuild < 2 s; full render faster than Jekyll cold; --status < 1 s.
 
-Run from the repository root:
+    python bench/site_vs_jekyll.py [--posts 200] [--repeat 3] [--output bench/results/site.txt]
 
-    python bench/site_vs_jekyll.py [--posts 200] [--repeat 3] [--builder-cmd "python build.py"]
-
-Work files go to bench/work/ (ignored by git).
+Work files go to bench/work/ (ignored by git). Jekyll is Debian's `jekyll` (4.3) with the minima
+theme and the jekyll-feed and jekyll-sitemap plugins.
 """
 
 from __future__ import annotations
 
 import argparse
 import base64
+import copy
+import hashlib
 import io
+import os
+import platform
+import re
+import resource
 import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
-from types import SimpleNamespace
 
-import nbformat
 import nbformat.v4 as v4
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from catdog.results import MIME_TYPE, from_notebook  # noqa: E402
-from sitegen.config import make_config  # noqa: E402
-from sitegen.feeds import render_listings  # noqa: E402
-from sitegen.posts import read_posts  # noqa: E402
-from sitegen.render import highlight_code, make_environment, render_post  # noqa: E402
+from catdog import results as catdog_results  # noqa: E402
+from sitegen import cache as cache_module  # noqa: E402
+from sitegen.build import KERNEL, BuildOptions, injected_parameters  # noqa: E402
+from sitegen.config import load_config  # noqa: E402
+from sitegen.posts import read_post  # noqa: E402
 
 SEED_GLOB = "001*.txt"
 SEEDS = Path("/work/shared/seeds")
 WORK = ROOT / "bench" / "work"
+SITE = WORK / "site"
+JEKYLL = WORK / "jekyll"
 FIT_LOG = "".join(f"Epoch {e}/3\n" + "".join(f"\r{s}/63 [{'=' * (s * 30 // 63)}>] - loss: 0.6"
                                                for s in range(1, 64, 8)) + "\n" for e in (1, 2, 3))
 
+
+# ---------------------------------------------------------------- the posts
 
 def read_seed() -> tuple[str, str]:
     """(title, body) of seed 001: Jekyll front matter stripped."""
@@ -66,8 +83,13 @@ def read_seed() -> tuple[str, str]:
 
 
 def post_body(body: str, number: int) -> str:
-    """Each post different: its own first paragraph and batch size."""
+    """Each post different, down to every code block: an intro paragraph, a per-post comment
+    line opening each block and a per-post batch size."""
     intro = f"This is bench post number {number}, about run {number * 7 % 101} of the series.\n\n"
+    blocks = iter(range(1, 1000))
+    body = re.sub(r"^```python\n",
+                  lambda m: f"```python\n# bench post {number}, block {next(blocks)}: "
+                            f"run_{number:03d}\n", body, flags=re.MULTILINE)
     return intro + body.replace("BATCH_SIZE = 32", f"BATCH_SIZE = {32 + number}")
 
 
@@ -75,68 +97,80 @@ def post_date(number: int) -> str:
     return f"2023-{1 + number % 12:02d}-{1 + number % 28:02d}"
 
 
-def tiny_png() -> bytes:
+def post_name(number: int) -> str:
+    return f"{post_date(number)}-bench-{number:03d}.md"
+
+
+def tiny_png(number: int) -> bytes:
     from PIL import Image
 
-    image = Image.new("RGB", (64, 48), (200, 30, 30))
+    image = Image.new("RGB", (64, 48), (200, number % 256, 30))
     buffer = io.BytesIO()
     image.save(buffer, format="PNG")
     return buffer.getvalue()
 
 
-def make_sitegen_posts(directory: Path, count: int) -> None:
+# ---------------------------------------------------------------- the sitegen site and its cache
+
+def make_site(root: Path, count: int) -> None:
+    """A site root like the repository's: posts/, templates/, _config.yml and catdog/."""
     title, body = read_seed()
-    directory.mkdir(parents=True)
+    (root / "posts").mkdir(parents=True)
+    shutil.copytree(ROOT / "templates", root / "templates",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy2(ROOT / "_config.yml", root / "_config.yml")
+    shutil.copytree(ROOT / "catdog", root / "catdog", ignore=shutil.ignore_patterns("__pycache__"))
     for n in range(count):
         front = (f"---\ntitle: \"{title} ({n})\"\ntags: [keras, bench-{n % 5}]\n"
                  f"description: Bench post {n}.\n---\n")
-        (directory / f"{post_date(n)}-bench-{n:03d}.md").write_text(front + post_body(body, n))
+        (root / "posts" / post_name(n)).write_text(front + post_body(body, n), encoding="utf-8")
 
 
-def make_cached_notebooks(posts: list, directory: Path) -> None:
-    """A fake executed notebook per post: its cells, a fit log, a PNG, a results record."""
-    directory.mkdir(parents=True)
-    png = base64.b64encode(tiny_png()).decode()
-    for i, post in enumerate(posts):
-        notebook = nbformat.from_dict({**post.notebook, "cells": list(post.notebook.cells)})
-        codes = [c for c in notebook.cells if c.cell_type == "code"]
-        codes[0]["outputs"] = [v4.new_output("stream", name="stdout", text=FIT_LOG)]
-        codes[1]["outputs"] = [v4.new_output("display_data", data={"image/png": png,
-                                                                   "text/plain": "<Figure>"})]
-        codes[-1]["outputs"] = [v4.new_output("display_data", data={
-            MIME_TYPE: {"version": 1, "values": {"test_accuracy": 0.9 + i / 10000, "epochs": 3,
-                                                 "train_seconds": 312.4, "device": "CPU"}},
-            "text/plain": "recorded"})]
-        nbformat.write(notebook, directory / f"{post.slug}.ipynb")
+def executed_notebook(post, number: int):
+    """The post's cells as a kernel would leave them: a stream output in every code cell (a fit
+    log in the first), a PNG in the second, a results record in the last."""
+    notebook = copy.deepcopy(post.notebook)
+    notebook.metadata["kernelspec"] = {"name": KERNEL, "display_name": "Python 3",
+                                       "language": "python"}
+    notebook.metadata["language_info"] = {"name": "python", "version": platform.python_version()}
+    codes = [cell for cell in notebook.cells if cell.cell_type == "code"]
+    for count, cell in enumerate(codes, start=1):
+        text = FIT_LOG if count == 1 else (f"post {number} cell {count}: "
+                                           f"{(number * 31 + count) % 997} items in "
+                                           f"{(count * 7 % 50) / 10:.1f} s\n")
+        cell.execution_count = count
+        cell.outputs = [v4.new_output("stream", name="stdout", text=text)]
+    png = base64.b64encode(tiny_png(number)).decode()
+    codes[1].outputs.append(v4.new_output("display_data", data={"image/png": png,
+                                                                "text/plain": "<Figure>"}))
+    codes[-1].outputs.append(v4.new_output("display_data", data={
+        catdog_results.MIME_TYPE: {
+            "version": 1, "values": {"test_accuracy": 0.9 + number / 10000, "test_loss": 0.25,
+                                     "epochs": 3, "train_seconds": 312.4, "device": "CPU"},
+            "data": [], "environment": catdog_results.environment()},
+        "text/plain": "recorded"}))
+    return notebook
 
 
-def load_cached(post, directory: Path) -> SimpleNamespace:
-    notebook = nbformat.read(directory / f"{post.slug}.ipynb", as_version=4)
-    return SimpleNamespace(notebook=notebook, results=from_notebook(notebook),
-                           run={"mode": "real", "ran_at": "2024-01-05T10:00:00+00:00",
-                                "duration_s": 320.0, "parameters": {}, "kernel": "python3"})
+def make_cache(root: Path) -> None:
+    """A fresh `_freeze/` entry per post, keyed exactly as sitegen.build keys it."""
+    config = load_config(root)
+    options = BuildOptions(root=root)
+    catdog_files = cache_module.package_hashes(root / "catdog")
+    cache = cache_module.Cache(options.freeze_dir)
+    with tempfile.TemporaryDirectory() as workdir:
+        for number, path in enumerate(sorted((root / "posts").glob("*.md"))):
+            post = read_post(path, config)
+            parameters = injected_parameters(post, config, options)
+            key = cache_module.make_key(post.notebook, kernel=KERNEL, parameters=parameters,
+                                        catdog_files=catdog_files)
+            run = {"mode": options.mode, "ran_at": "2024-01-05T10:00:00+00:00",
+                   "duration_s": 320.0, "parameters": parameters, "kernel": KERNEL}
+            cache.store(post.path, options.mode, notebook=executed_notebook(post, number),
+                        key=key, run=run, workdir=Path(workdir), root=root)
 
 
-def build_with_sitegen(posts_dir: Path, cache_dir: Path, out: Path, memo: bool = True) -> float:
-    """Read posts, load their cached runs, render everything; returns seconds.
-
-    The highlight memo starts empty each time, as in a fresh process; it still helps here
-    since the generated posts share most code cells. `memo=False` clears it before each post.
-    """
-    shutil.rmtree(out, ignore_errors=True)
-    highlight_code.cache_clear()
-    start = time.perf_counter()
-    site = make_config({"title": "bench"}, ROOT)
-    env = make_environment(ROOT / "templates")
-    posts = read_posts(posts_dir, site)
-    pairs = [(post, load_cached(post, cache_dir)) for post in posts]
-    for post, executed in pairs:
-        if not memo:
-            highlight_code.cache_clear()
-        render_post(post, executed, site, env, out)
-    render_listings(pairs, site, env, out)
-    return time.perf_counter() - start
-
+# ---------------------------------------------------------------- the Jekyll site
 
 def make_jekyll_site(directory: Path, count: int) -> None:
     title, body = read_seed()
@@ -147,64 +181,146 @@ def make_jekyll_site(directory: Path, count: int) -> None:
     (directory / "index.md").write_text("---\nlayout: home\n---\n")
     for n in range(count):
         front = f"---\nlayout: post\ntitle: \"{title} ({n})\"\ntags: [keras, bench-{n % 5}]\n---\n"
-        (directory / "_posts" / f"{post_date(n)}-bench-{n:03d}.md").write_text(
-            front + post_body(body, n))
+        (directory / "_posts" / post_name(n)).write_text(front + post_body(body, n),
+                                                        encoding="utf-8")
 
 
-def build_with_jekyll(directory: Path, cold: bool = True) -> float:
-    """A cold build drops Jekyll's disk cache of converted markdown (.jekyll-cache) first."""
-    shutil.rmtree(directory / "_site", ignore_errors=True)
+# ---------------------------------------------------------------- timing
+
+CPU_SECONDS: list[float] = []  # user + system time of the last command, workers included
+
+
+def timed(command: list[str], cwd: Path = ROOT) -> tuple[float, str]:
+    """Wall seconds and stdout; the command's CPU seconds go to CPU_SECONDS (the machine is
+    shared, so wall time also holds other jobs' load; CPU time does not)."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.perf_counter()
+    done = subprocess.run(command, cwd=cwd, capture_output=True, text=True)
+    seconds = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    CPU_SECONDS.append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
+    if done.returncode != 0:
+        raise SystemExit(f"{' '.join(command)} failed ({done.returncode}):\n"
+                         f"{done.stdout}\n{done.stderr}")
+    return seconds, done.stdout
+
+
+def site_digest(site_dir: Path) -> str:
+    digest = hashlib.sha256()
+    for path in sorted(p for p in site_dir.rglob("*") if p.is_file()):
+        digest.update(path.relative_to(site_dir).as_posix().encode() + b"\0")
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def sitegen_full(root: Path, count: int, keep_local: bool = False) -> float:
+    """As on a fresh clone: no `_site/`, and (unless `keep_local`) no `_freeze/.local/`, the
+    uncommitted memos (parsed posts, data fingerprints): like Jekyll cold without its cache."""
+    shutil.rmtree(root / "_site", ignore_errors=True)
+    if not keep_local:
+        shutil.rmtree(root / "_freeze" / ".local", ignore_errors=True)
+    seconds, out = timed([sys.executable, "build.py", "--root", str(root)])
+    expected = f"Processed {count} posts (0 executed, {count} from cache, 0 failed)"
+    if expected not in out:
+        raise SystemExit(f"sitegen executed or failed something: {out!r}")
+    return seconds
+
+
+def sitegen_noop(root: Path, count: int) -> float:
+    before = site_digest(root / "_site")
+    seconds, out = timed([sys.executable, "build.py", "--root", str(root)])
+    if f"0 executed, {count} from cache" not in out:
+        raise SystemExit(f"sitegen no-op rebuild executed something: {out!r}")
+    if site_digest(root / "_site") != before:
+        raise SystemExit("the no-op rebuild changed _site/: it must equal the full render")
+    return seconds
+
+
+def sitegen_status(root: Path, count: int) -> float:
+    seconds, out = timed([sys.executable, "build.py", "--status", "--root", str(root)])
+    lines = out.splitlines()
+    if len(lines) != count or not all(line.endswith(": fresh") for line in lines):
+        raise SystemExit(f"--status does not say every post is fresh:\n{out[:2000]}")
+    return seconds
+
+
+def jekyll_build(directory: Path, cold: bool) -> float:
+    """Cold: no destination and no `.jekyll-cache` (Jekyll 4 keeps converted markdown there).
+    No-op: the same command again, everything left in place."""
     if cold:
+        shutil.rmtree(directory / "_site", ignore_errors=True)
         shutil.rmtree(directory / ".jekyll-cache", ignore_errors=True)
-    start = time.perf_counter()
-    subprocess.run(["jekyll", "build", "--quiet", "--source", str(directory), "--destination",
-                    str(directory / "_site")], check=True, capture_output=True)
-    return time.perf_counter() - start
+    return timed(["jekyll", "build", "--quiet", "--source", str(directory), "--destination",
+                  str(directory / "_site")])[0]
 
 
-def run_command(command: str) -> float:
-    start = time.perf_counter()
-    subprocess.run(command, shell=True, check=True, cwd=ROOT, capture_output=True)
-    return time.perf_counter() - start
-
-
-def median_of(measure, repeat: int) -> float:
-    measure()  # warm-up: file cache, Ruby gems, Python imports
-    return statistics.median(measure() for _ in range(repeat))
+ARMS = [  # (label, measure), run in this order in every round
+    ("sitegen full render from cache", lambda n: sitegen_full(SITE, n)),
+    ("sitegen full, _freeze/.local kept", lambda n: sitegen_full(SITE, n, keep_local=True)),
+    ("sitegen no-op rebuild", lambda n: sitegen_noop(SITE, n)),
+    ("sitegen --status", lambda n: sitegen_status(SITE, n)),
+    ("jekyll build, cold", lambda n: jekyll_build(JEKYLL, cold=True)),
+    ("jekyll build, no-op rebuild", lambda n: jekyll_build(JEKYLL, cold=False)),
+]
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--posts", type=int, default=200)
     parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--builder-cmd", help="a full site build command to time as a no-op rebuild")
+    parser.add_argument("--output", type=Path, default=ROOT / "bench" / "results" / "site.txt",
+                        help="where the table is written (besides stdout)")
     args = parser.parse_args()
 
     shutil.rmtree(WORK, ignore_errors=True)
-    posts_dir, cache_dir = WORK / "sitegen" / "posts", WORK / "sitegen" / "_freeze"
-    make_sitegen_posts(posts_dir, args.posts)
-    make_cached_notebooks(read_posts(posts_dir, make_config({}, ROOT)), cache_dir)
-    make_jekyll_site(WORK / "jekyll", args.posts)
+    start = time.perf_counter()
+    make_site(SITE, args.posts)
+    make_cache(SITE)
+    make_jekyll_site(JEKYLL, args.posts)
+    print(f"set-up (posts, cache entries, jekyll site): {time.perf_counter() - start:.1f} s",
+          flush=True)
 
-    ours = median_of(lambda: build_with_sitegen(posts_dir, cache_dir, WORK / "sitegen" / "_site"),
-                     args.repeat)
-    ours_no_memo = median_of(lambda: build_with_sitegen(
-        posts_dir, cache_dir, WORK / "sitegen" / "_site", memo=False), args.repeat)
-    jekyll = median_of(lambda: build_with_jekyll(WORK / "jekyll"), args.repeat)
-    jekyll_warm = median_of(lambda: build_with_jekyll(WORK / "jekyll", cold=False), args.repeat)
-    pages = len(list((WORK / "sitegen" / "_site").rglob("*.html")))
-    print(f"posts: {args.posts}  (sitegen wrote {pages} HTML pages)")
-    print(f"sitegen full render from cache: {ours:.2f} s (median of {args.repeat})")
-    print(f"sitegen, highlight memo off:    {ours_no_memo:.2f} s (median of {args.repeat})")
-    print(f"jekyll build, cold:             {jekyll:.2f} s (median of {args.repeat})")
-    print(f"jekyll build, warm .jekyll-cache: {jekyll_warm:.2f} s (median of {args.repeat})")
-    print(f"ratio jekyll cold / sitegen:    {jekyll / ours:.2f}x")
-    if args.builder_cmd:
-        run_command(args.builder_cmd)
-        print(f"no-op rebuild ({args.builder_cmd}): "
-              f"{median_of(lambda: run_command(args.builder_cmd), args.repeat):.2f} s")
-    else:
-        print("no-op rebuild: not measured (pass --builder-cmd \"python build.py\")")
+    times: dict[str, list[float]] = {label: [] for label, _ in ARMS}
+    cpu: dict[str, list[float]] = {label: [] for label, _ in ARMS}
+    loads = []
+    for round_number in range(args.repeat + 1):  # round 0: warm-up, not counted
+        for label, measure in ARMS:
+            seconds = measure(args.posts)
+            if round_number:
+                times[label].append(seconds)
+                cpu[label].append(CPU_SECONDS[-1])
+        loads.append(os.getloadavg()[0])
+        print(f"round {round_number}{' (warm-up)' if not round_number else ''}: done", flush=True)
+
+    medians = {label: statistics.median(values) for label, values in times.items()}
+    pages = len(list((SITE / "_site").rglob("*.html")))
+    full, noop, status = (medians["sitegen full render from cache"],
+                          medians["sitegen no-op rebuild"], medians["sitegen --status"])
+    cold, jekyll_noop = medians["jekyll build, cold"], medians["jekyll build, no-op rebuild"]
+    lines = [
+        f"# python bench/site_vs_jekyll.py --posts {args.posts} --repeat {args.repeat}",
+        f"# {time.strftime('%Y-%m-%d %H:%M')}, {os.cpu_count()} CPUs (shared), "
+        f"Python {platform.python_version()}; sitegen wrote {pages} HTML pages",
+        f"# median of {args.repeat} runs, alternating in the order below, after a warm-up round;",
+        f"# CPU s = user + system time of the command and its workers (load-independent);",
+        f"# 1-min load average after each round: {' '.join(f'{v:.1f}' for v in loads)}",
+        "",
+        f"{'arm':<34} {'median s':>9} {'CPU s':>6}  wall runs",
+        *(f"{label:<34} {medians[label]:>9.2f} {statistics.median(cpu[label]):>6.2f}  "
+          + " ".join(f"{v:.2f}" for v in times[label]) for label, _ in ARMS),
+        "",
+        f"jekyll cold / sitegen full:        {cold / full:.2f}x  (target > 1)",
+        f"jekyll no-op / sitegen no-op:      {jekyll_noop / noop:.2f}x",
+        f"sitegen no-op rebuild:             {noop:.2f} s  (target < 2 s: "
+        f"{'met' if noop < 2 else 'MISSED'})",
+        f"sitegen full vs jekyll cold:       {'met' if full < cold else 'MISSED'}",
+        f"sitegen --status:                  {status:.2f} s  (target < 1 s: "
+        f"{'met' if status < 1 else 'MISSED'})",
+    ]
+    text = "\n".join(lines) + "\n"
+    print(text)
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(text)
 
 
 if __name__ == "__main__":

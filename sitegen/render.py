@@ -23,7 +23,6 @@ import jinja2
 from markdown_it import MarkdownIt
 from markupsafe import Markup, escape
 from mdit_py_plugins.dollarmath import dollarmath_plugin
-from nbconvert.filters import strip_ansi
 from pygments import highlight
 from pygments.formatters import HtmlFormatter
 from pygments.lexers import get_lexer_by_name
@@ -33,6 +32,15 @@ from catdog.results import MIME_TYPE, from_notebook
 from sitegen.exceptions import RenderError
 
 log = logging.getLogger(__name__)
+
+# nbconvert.filters.strip_ansi's pattern, inlined: importing nbconvert.filters (mistune,
+# bleach, bs4) cost 0.1-0.5 s of every build's start-up for this one regex.
+ANSI_CODE = re.compile("\x1b\\[(.*?)([@-~])")
+
+
+def strip_ansi(source: str) -> str:
+    """Removes ANSI escape codes (colours, cursor moves) from text."""
+    return ANSI_CODE.sub("", source)
 
 QUICK_BANNER = ("Quick run: tiny synthetic data, one epoch, random weights — "
                 "these numbers mean nothing.")
