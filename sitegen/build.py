@@ -8,25 +8,19 @@ never leaves half a site.
 
 from __future__ import annotations
 
-import contextlib
-import functools
-import hashlib
-import json
 import logging
 import os
-import pickle
 import shutil
-import sys
 import tempfile
-import threading
 import time
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from catdog import results as catdog_results
 from sitegen import cache as cache_module
+from sitegen import incremental
 from sitegen.cache import Cache, Entry, FingerprintMemo, Staleness
 from sitegen.config import SiteConfig, load_config
 from sitegen.exceptions import BuildError, CacheError, ExecutionError, PostError
@@ -123,26 +117,28 @@ def gather(options: BuildOptions, errors: list[BuildError]) -> tuple[SiteConfig,
     """Reads every post and its cache entry, and works out which entries are stale."""
     config = load_config(options.root)
     post_errors: list[PostError] = []
-    posts = _read_posts_memoised(config, options, post_errors)  # read_posts, parse memo
+    posts = incremental.read_posts(config, options, post_errors)
     errors.extend(post_errors)
     cache = Cache(options.freeze_dir)
     catdog_files = cache_module.package_hashes(options.root / "catdog")
     fingerprints = FingerprintMemo(options.freeze_dir / ".local" / "fingerprints.json")
-    with _environment_read_once():
-        states = [_post_state(post, config, options, cache, catdog_files, fingerprints)
-                  for post in posts]
+    environment = catdog_results.environment()  # the same for every post: read it once
+    states = [_post_state(post, config, options, cache, catdog_files, fingerprints, environment)
+              for post in posts]
     fingerprints.save()
     return config, states
 
 
 def _post_state(post: Post, config: SiteConfig, options: BuildOptions, cache: Cache,
-                catdog_files: dict[str, str], fingerprints: FingerprintMemo) -> PostState:
+                catdog_files: dict[str, str], fingerprints: FingerprintMemo,
+                environment: dict[str, Any]) -> PostState:
     parameters = injected_parameters(post, config, options)
     key = cache_module.make_key(post.notebook, kernel=KERNEL, parameters=parameters,
                                 catdog_files=catdog_files)
     entry = cache.load(post.path, options.mode)
     staleness = (cache_module.stale_reasons(entry, key, root=options.root,
-                                            fingerprints=fingerprints, strict=options.strict)
+                                            fingerprints=fingerprints, environment=environment,
+                                            strict=options.strict)
                  if entry else Staleness())
     return PostState(post, key, parameters, entry, staleness,
                      cache.load_failure(post.path, options.mode))
@@ -253,10 +249,12 @@ def kernel_environment(options: BuildOptions) -> dict[str, str]:
 # --- writing -------------------------------------------------------------------------------
 
 
-def write_site(config: SiteConfig, states: list[PostState], options: BuildOptions) -> None:
+def write_site(config: SiteConfig, states: list[PostState], options: BuildOptions,
+               report: BuildReport) -> None:
     """Renders every post that has an entry, then the index, tags, feed and sitemap.
 
-    Everything goes into a new folder beside `_site/`, swapped in only when complete.
+    Everything goes into a new folder beside `_site/`, swapped in only when complete. A post
+    whose page cannot be rendered keeps its previous page, and the error joins the report.
     """
     from sitegen import feeds, render
 
@@ -265,37 +263,12 @@ def write_site(config: SiteConfig, states: list[PostState], options: BuildOption
     staging = Path(tempfile.mkdtemp(prefix="_site.new-", dir=options.site_dir.parent))
     try:
         env = render.make_environment(config.templates_dir)
-        pages = _render_posts(published, config, options, staging)  # reuses unchanged pages
+        pages = incremental.render_posts(published, config, options, staging, report.errors)
         feeds.render_listings(pages, config, env, staging)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    _swap_site(staging, options.site_dir)
-
-
-def _as_published(state: PostState) -> Entry:
-    """The entry with today's prose; a post whose code changed and failed shows its last run."""
-    if state.entry.key.get("code") == state.key["code"]:
-        return state.entry.with_prose_of(state.post.notebook)
-    return state.entry
-
-
-def _copy_entry_files(post: Post, entry: Entry, site_dir: Path) -> None:
-    """Files the post wrote (its CSV, say) are published beside its page."""
-    for path in entry.files:
-        target = site_dir / post.asset_dir / path.relative_to(entry.directory / "files")
-        target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(path, target)
-
-
-def _swap_site(staging: Path, site_dir: Path) -> None:
-    old = None
-    if site_dir.exists():
-        old = site_dir.with_name(f"_site.old-{os.getpid()}")
-        site_dir.rename(old)
-    staging.rename(site_dir)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
+    cache_module.swap_directory(staging, options.site_dir)
 
 
 def check(config: SiteConfig, states: list[PostState], options: BuildOptions) -> list[str]:
@@ -322,248 +295,8 @@ def build(options: BuildOptions, progress_factory=None) -> BuildReport:
     to_run = sum(needs_run(state, options) for state in states)
     progress = progress_factory(to_run) if progress_factory and to_run else None
     execute_stale(states, options, report, progress)
-    write_site(config, states, options)
+    write_site(config, states, options, report)
     if options.check:
         report.problems = check(config, states, options)
     report.seconds = time.monotonic() - start
     return report
-
-
-# --- speed: a parse memo, page stamps and parallel rendering ------------------------------
-#
-# A no-op rebuild neither parses nor renders what it did last time, and --status parses only
-# changed posts:
-# - each post file is parsed once per (path, size, mtime); the Post is kept in
-#   `_freeze/.local/posts.pickle` (local, uncommitted, like the fingerprint memo);
-# - each page's inputs (post file, entry manifest and notebook, published files, templates,
-#   site settings, the renderer's source and library versions) are hashed into a stamp kept in
-#   `_site/.buildinfo.json` with the files the page wrote; a post whose stamp is unchanged has
-#   those files hard-linked from the old `_site/` into the new one instead of being rendered;
-# - what must be parsed or rendered is spread over worker processes, one per CPU, when there
-#   is enough of it. The listings (index, tags, feed, sitemap) are always rendered: they are cheap.
-
-POST_MEMO = "posts.pickle"
-BUILDINFO = ".buildinfo.json"
-MEMO_VERSION = 1
-PARALLEL_MIN = 16  # fewer jobs than this run in this process: a worker pool costs ~0.1 s
-RENDER_LIBRARIES = ("jinja2", "markupsafe", "markdown-it-py", "mdit-py-plugins", "pygments",
-                    "nbformat")
-
-
-def _read_posts_memoised(config: SiteConfig, options: BuildOptions,
-                         errors: list[PostError]) -> list[Post]:
-    """`read_posts`, parsing only the post files that changed since the last build."""
-    from sitegen.posts import KNOWN_KEYS, check_unique_permalink, read_post
-
-    memo_file = options.freeze_dir / ".local" / POST_MEMO
-    context = _hash_parts([str(MEMO_VERSION), repr(config), *_versions(("jupytext", "nbformat",
-                                                                          "pyyaml")),
-                           *_sources("sitegen/posts.py", "sitegen/checks.py", "sitegen/config.py")])
-    memo = _load_memo(memo_file, context)
-    paths = sorted(config.posts_dir.glob("*.md"))
-    stamps = {path: _file_stamp(path) for path in paths}
-    known = {path: memo[str(path)][1] for path in paths
-             if str(path) in memo and memo[str(path)][0] == stamps[path]}
-    misses = [path for path in paths if path not in known]
-    parsed = dict(zip(misses, _parallel_map(read_post, [(path, config) for path in misses])))
-    posts: list[Post] = []
-    kept = {}
-    for path in paths:
-        try:
-            post = known.get(path) or parsed.get(path) or read_post(path, config)
-            check_unique_permalink(post, posts)
-        except PostError as error:
-            log.error("%s", error)
-            errors.append(error)
-            continue
-        if not set(map(str, post.front_matter)) - KNOWN_KEYS:  # else warn again next time
-            kept[str(path)] = (stamps[path], post)
-        if options.drafts or not post.draft:
-            posts.append(post)
-    if kept.keys() != memo.keys() or misses:
-        _save_memo(memo_file, context, kept)
-    return sorted(posts, key=lambda p: (p.date, p.slug), reverse=True)
-
-
-def _render_posts(published: list[PostState], config: SiteConfig, options: BuildOptions,
-                  staging: Path) -> list[tuple[Post, Entry]]:
-    """Renders (or reuses) every published post's page into `staging`; the (post, entry) pairs
-    for the listings, which read only the manifest's results and run."""
-    common = _render_context(config)
-    old = _load_buildinfo(options.site_dir)
-    stamps = {s.name: _page_stamp(s, common) for s in published}
-    info: dict[str, dict[str, Any]] = {}
-    to_render = []
-    for state in published:
-        before = old.get(state.name)
-        if (before and before["stamp"] == stamps[state.name]
-                and _link_files(before["files"], options.site_dir, staging)):
-            info[state.name] = before
-        else:
-            to_render.append(state)
-    written = _parallel_map(_render_one, [(state, config, staging) for state in to_render])
-    for state, files in zip(to_render, written):
-        info[state.name] = {"stamp": stamps[state.name], "files": files}
-    (staging / BUILDINFO).write_text(json.dumps({"version": MEMO_VERSION, "posts": info},
-                                                indent=1, sort_keys=True))
-    log.info("%d pages rendered, %d reused", len(to_render), len(published) - len(to_render))
-    return [(s.post, s.entry) for s in published]
-
-
-def _render_one(state: PostState, config: SiteConfig, staging: Path) -> list[str]:
-    """Renders one post (as `write_site` did inline); the files written, relative to `staging`."""
-    from sitegen import render
-
-    env = _environment_for(config.templates_dir)
-    entry = _as_published(state)
-    paths = render.render_post(state.post, entry, config, env, staging)
-    _copy_entry_files(state.post, entry, staging)
-    paths += [staging / state.post.asset_dir / p.relative_to(entry.directory / "files")
-              for p in entry.files]
-    root = staging.resolve()
-    return sorted({Path(p).resolve().relative_to(root).as_posix() for p in paths})
-
-
-@functools.lru_cache(maxsize=4)
-def _environment_for(templates_dir: Path):
-    from sitegen import render
-
-    return render.make_environment(templates_dir)
-
-
-def _link_files(files: list[str], old_site: Path, staging: Path) -> bool:
-    """Hard-links (or copies) a page's files from the old site; False if any is missing."""
-    if not all((old_site / name).is_file() for name in files):
-        return False
-    for name in files:
-        target = staging / name
-        target.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            os.link(old_site / name, target)
-        except OSError:
-            shutil.copy2(old_site / name, target)
-    return True
-
-
-def _page_stamp(state: PostState, common: str) -> str:
-    """Everything one page is made from: a different stamp means render it again."""
-    entry = state.entry
-    files = [f"{p.relative_to(entry.directory)}:{p.stat().st_size}:{p.stat().st_mtime_ns}"
-             for p in entry.files]
-    return _hash_parts([common, str(state.post.path), str(entry.directory),
-                        json.dumps(state.key, sort_keys=True, default=str),
-                        state.post.path.read_bytes(), (entry.directory / "manifest.json").read_bytes(),
-                        (entry.directory / "notebook.ipynb").read_bytes(), *files])
-
-
-def _render_context(config: SiteConfig) -> str:
-    """What every page depends on: templates, settings, renderer source, library versions."""
-    templates = sorted(p for p in Path(config.templates_dir).rglob("*")
-                       if p.is_file() and "__pycache__" not in p.parts)
-    return _hash_parts([str(MEMO_VERSION), repr(config), sys.version,
-                        *_versions(RENDER_LIBRARIES), *_sources(*SITEGEN_SOURCES),
-                        *(f"{p.relative_to(config.templates_dir)}" for p in templates),
-                        *(p.read_bytes() for p in templates)])
-
-
-SITEGEN_SOURCES = ("sitegen/render.py", "sitegen/feeds.py", "sitegen/cache.py",
-                   "sitegen/posts.py", "sitegen/build.py", "catdog/results.py")
-
-
-def _sources(*names: str) -> list[bytes]:
-    """The builder's own source files (a changed renderer must re-render every page)."""
-    root = Path(__file__).resolve().parents[1]
-    return [(root / name).read_bytes() if (root / name).is_file() else b"" for name in names]
-
-
-def _versions(distributions: tuple[str, ...]) -> list[str]:
-    import importlib.metadata
-
-    found = []
-    for name in distributions:
-        try:
-            found.append(f"{name}={importlib.metadata.version(name)}")
-        except importlib.metadata.PackageNotFoundError:
-            found.append(f"{name}=none")
-    return found
-
-
-def _hash_parts(parts: list[str | bytes]) -> str:
-    digest = hashlib.sha256()
-    for part in parts:
-        data = part.encode() if isinstance(part, str) else part
-        digest.update(hashlib.sha256(data).digest())
-    return digest.hexdigest()
-
-
-def _file_stamp(path: Path) -> list[int]:
-    info = path.stat()
-    return [info.st_size, info.st_mtime_ns, info.st_ino]
-
-
-def _load_memo(memo_file: Path, context: str) -> dict[str, Any]:
-    try:
-        memo = pickle.loads(memo_file.read_bytes())
-        return memo["posts"] if memo.get("context") == context else {}
-    except Exception:  # missing, truncated, from another version: parse again
-        return {}
-
-
-def _save_memo(memo_file: Path, context: str, posts: dict[str, Any]) -> None:
-    try:
-        memo_file.parent.mkdir(parents=True, exist_ok=True)
-        temporary = memo_file.with_name(f".{memo_file.name}.{os.getpid()}.tmp")
-        temporary.write_bytes(pickle.dumps({"context": context, "posts": posts},
-                                           protocol=pickle.HIGHEST_PROTOCOL))
-        os.replace(temporary, memo_file)
-    except (OSError, pickle.PicklingError) as error:
-        log.warning("Cannot save the post memo %s: %s", memo_file, error)
-
-
-def _load_buildinfo(site_dir: Path) -> dict[str, Any]:
-    try:
-        info = json.loads((site_dir / BUILDINFO).read_text())
-        return info["posts"] if info.get("version") == MEMO_VERSION else {}
-    except (OSError, ValueError, KeyError, TypeError, AttributeError):
-        return {}
-
-
-def _parallel_map(function, jobs: list[tuple]) -> list:
-    """`[function(*job) for job in jobs]`, in worker processes when that pays.
-
-    Workers are forked, so only from a single-threaded process (`--serve` has a server thread:
-    there it runs here). A job that fails in a worker is run again here, so its error is
-    raised (or handled) exactly as without workers.
-    """
-    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    if len(jobs) < PARALLEL_MIN or (cpus or 1) < 2 or threading.active_count() > 1:
-        return [function(*job) for job in jobs]
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
-
-    workers = min(cpus, len(jobs) // (PARALLEL_MIN // 2))
-    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
-        results = list(pool.map(functools.partial(_call_or_none, function), jobs,
-                                chunksize=max(1, len(jobs) // (workers * 4))))
-    return [function(*job) if result is None else result for job, result in zip(jobs, results)]
-
-
-def _call_or_none(function, job: tuple):
-    try:
-        return function(*job)
-    except Exception:  # run again in the parent, which raises it as a serial build would
-        return None
-
-
-@contextlib.contextmanager
-def _environment_read_once() -> Iterator[None]:
-    """`catdog.results.environment()` reads package metadata (~1 ms a package), and the
-    staleness check asks it once per post; within one gather the answer cannot change."""
-    from catdog import results as catdog_results
-
-    original = catdog_results.environment
-    catdog_results.environment = functools.cache(original)
-    try:
-        yield
-    finally:
-        catdog_results.environment = original

@@ -174,15 +174,20 @@ def _sha256(data: str | bytes) -> str:
 
 
 def stale_reasons(entry: Entry, key: Mapping[str, Any], *, root: Path,
-                  fingerprints: FingerprintMemo, strict: bool = False) -> Staleness:
-    """Compares an entry with the current inputs and lists every difference, most useful first."""
+                  fingerprints: FingerprintMemo, environment: Mapping[str, Any] | None = None,
+                  strict: bool = False) -> Staleness:
+    """Compares an entry with the current inputs and lists every difference, most useful first.
+
+    `environment` is this process's (`catdog.results.environment()`), read once per build.
+    """
     staleness = Staleness(reasons=_key_differences(entry.key, key))
     staleness.reasons += _data_differences(entry.results.get("data", []), root, fingerprints)
-    environment = _environment_differences(entry.results.get("environment", {}))
+    differences = _environment_differences(entry.results.get("environment", {}),
+                                           environment or catdog_results.environment())
     if strict:
-        staleness.reasons += environment
+        staleness.reasons += differences
     else:
-        staleness.warnings += [f"{difference} (warning)" for difference in environment]
+        staleness.warnings += [f"{difference} (warning)" for difference in differences]
     return staleness
 
 
@@ -238,10 +243,9 @@ def _data_differences(sources: list[dict], root: Path, fingerprints: Fingerprint
     return reasons
 
 
-def _environment_differences(recorded: Mapping[str, Any]) -> list[str]:
+def _environment_differences(recorded: Mapping[str, Any], current: Mapping[str, Any]):
     if not recorded:
         return []
-    current = catdog_results.environment()
     return [
         f"{name} {recorded.get(name)} -> {current.get(name)}"
         for name in ENVIRONMENT_KEYS
@@ -361,7 +365,7 @@ class Cache:
         (staging / "manifest.json").write_text(json.dumps(manifest, indent=1, sort_keys=True))
         _copy_published_files(workdir, staging / "files")
         with self.lock():
-            _swap_in(staging, target)
+            swap_directory(staging, target)
             (target.parent / f"{mode}.failed.json").unlink(missing_ok=True)
         return Entry(target, manifest)
 
@@ -410,8 +414,8 @@ def _copy_published_files(workdir: Path, destination: Path) -> None:
             shutil.copy2(path, target)
 
 
-def _swap_in(staging: Path, target: Path) -> None:
-    """Replaces `target` by `staging` so readers see the old entry or the new one, never half."""
+def swap_directory(staging: Path, target: Path) -> None:
+    """Replaces folder `target` by `staging`: readers see the old one or the new one, never half."""
     old = None
     if target.exists():
         old = target.with_name(f".{target.name}-old-{os.getpid()}")

@@ -20,6 +20,10 @@ class BuildError(Exception):
         self.line = line
         self.cell = cell
 
+    def __reduce__(self):
+        # Picklable with keyword-only arguments, so an error can come back from a worker.
+        return (self.__class__.__new__, (self.__class__,), self.__dict__)
+
     def location(self) -> str:
         where = str(self.path) if self.path else "site"
         if self.line is not None:

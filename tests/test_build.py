@@ -264,3 +264,17 @@ def test_a_post_that_trains_with_catdog_publishes_its_score(tmp_path, monkeypatc
     assert f"{accuracy * 100:.1f}%" in (site / "_site/index.html").read_text()
     assert record["data"][0]["kind"] == "synthetic"
     assert any(src.endswith(".png") for src in page.images)
+
+
+def test_prose_quoting_an_unrecorded_result_keeps_the_old_page(site, capsys):
+    run_build(site)
+    page = site / "_site/2026/01/02/scoring.html"
+    old_page = page.read_text()
+    post = site / "posts/2026-01-02-scoring.md"
+    post.write_text(post.read_text().replace("{{ results.test_accuracy | percent }}",
+                                             "{{ results.test_acuracy | percent }}"))
+    assert run_build(site) == 1
+    err = capsys.readouterr().err
+    assert "posts/2026-01-02-scoring.md" in err and "test_acuracy" in err
+    assert page.read_text() == old_page
+    assert "Scoring" in (site / "_site/index.html").read_text()

@@ -1,0 +1,270 @@
+"""Incremental building: parse only changed posts, render only changed pages.
+
+A no-op rebuild neither parses nor renders what it did last time, and `--status` parses only
+changed posts:
+
+- each post file is parsed once per (path, size, mtime); the Post is kept in
+  `_freeze/.local/posts.pickle` (local, uncommitted, like the fingerprint memo);
+- each page's inputs (post file, entry manifest and notebook, published files, templates,
+  site settings, the renderer's source and library versions) are hashed into a stamp kept in
+  `_site/.buildinfo.json` with the files the page wrote; a post whose stamp is unchanged has
+  those files hard-linked from the old `_site/` into the new one instead of being rendered;
+- what must be parsed or rendered is spread over worker processes, one per CPU, when there
+  is enough of it.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+import logging
+import os
+import pickle
+import shutil
+import sys
+import threading
+from pathlib import Path
+from typing import Any
+
+from sitegen.config import SiteConfig
+from sitegen.exceptions import PostError, RenderError
+from sitegen.posts import Post
+
+log = logging.getLogger(__name__)
+
+POST_MEMO = "posts.pickle"
+BUILDINFO = ".buildinfo.json"
+MEMO_VERSION = 1
+PARALLEL_MIN = 16  # fewer jobs than this run in this process: a worker pool costs ~0.1 s
+RENDER_LIBRARIES = ("jinja2", "markupsafe", "markdown-it-py", "mdit-py-plugins", "pygments",
+                    "nbformat")
+
+
+def read_posts(config: SiteConfig, options, errors: list[PostError]) -> list[Post]:
+    """`read_posts`, parsing only the post files that changed since the last build."""
+    from sitegen.posts import KNOWN_KEYS, check_unique_permalink, read_post
+
+    memo_file = options.freeze_dir / ".local" / POST_MEMO
+    context = _hash_parts([str(MEMO_VERSION), repr(config), *_versions(("jupytext", "nbformat",
+                                                                          "pyyaml")),
+                           *_sources("sitegen/posts.py", "sitegen/checks.py", "sitegen/config.py")])
+    memo = _load_memo(memo_file, context)
+    paths = sorted(config.posts_dir.glob("*.md"))
+    stamps = {path: _file_stamp(path) for path in paths}
+    known = {path: memo[str(path)][1] for path in paths
+             if str(path) in memo and memo[str(path)][0] == stamps[path]}
+    misses = [path for path in paths if path not in known]
+    parsed = dict(zip(misses, _parallel_map(read_post, [(path, config) for path in misses])))
+    posts: list[Post] = []
+    kept = {}
+    for path in paths:
+        try:
+            post = known.get(path) or parsed.get(path) or read_post(path, config)
+            check_unique_permalink(post, posts)
+        except PostError as error:
+            log.error("%s", error)
+            errors.append(error)
+            continue
+        if not set(map(str, post.front_matter)) - KNOWN_KEYS:  # else warn again next time
+            kept[str(path)] = (stamps[path], post)
+        if options.drafts or not post.draft:
+            posts.append(post)
+    if kept.keys() != memo.keys() or misses:
+        _save_memo(memo_file, context, kept)
+    return sorted(posts, key=lambda p: (p.date, p.slug), reverse=True)
+
+
+def render_posts(published: list, config: SiteConfig, options, staging: Path,
+                 errors: list[RenderError]) -> list:
+    """Renders (or reuses) every published post's page into `staging`; the (post, entry) pairs
+    for the listings, which read only the manifest's results and run."""
+    common = _render_context(config)
+    old = _load_buildinfo(options.site_dir)
+    stamps = {s.name: _page_stamp(s, common) for s in published}
+    info: dict[str, dict[str, Any]] = {}
+    to_render = []
+    for state in published:
+        before = old.get(state.name)
+        if (before and before["stamp"] == stamps[state.name]
+                and _link_files(before["files"], options.site_dir, staging)):
+            info[state.name] = before
+        else:
+            to_render.append(state)
+    written = _parallel_map(_render_one, [(state, config, staging) for state in to_render])
+    for state, files in zip(to_render, written):
+        if isinstance(files, RenderError):
+            log.error("%s", files)
+            errors.append(files)
+            before = old.get(state.name)  # keep the page it had, stamped so it renders again
+            if before and _link_files(before["files"], options.site_dir, staging):
+                info[state.name] = {"stamp": "previous page kept", "files": before["files"]}
+            continue
+        info[state.name] = {"stamp": stamps[state.name], "files": files}
+    (staging / BUILDINFO).write_text(json.dumps({"version": MEMO_VERSION, "posts": info},
+                                                indent=1, sort_keys=True))
+    log.info("%d pages rendered, %d reused", len(to_render), len(published) - len(to_render))
+    return [(s.post, s.entry) for s in published if s.name in info]
+
+
+def _render_one(state, config: SiteConfig, staging: Path) -> list[str] | RenderError:
+    """Renders one post; the files written, relative to `staging`, or why it could not."""
+    from sitegen import render
+
+    env = _environment_for(config.templates_dir)
+    entry = published_entry(state)
+    try:
+        paths = render.render_post(state.post, entry, config, env, staging)
+    except RenderError as error:
+        return error
+    copy_entry_files(state.post, entry, staging)
+    paths += [staging / state.post.asset_dir / p.relative_to(entry.directory / "files")
+              for p in entry.files]
+    root = staging.resolve()
+    return sorted({Path(p).resolve().relative_to(root).as_posix() for p in paths})
+
+
+def published_entry(state):
+    """The entry with today's prose; a post whose code changed and failed shows its last run."""
+    if state.entry.key.get("code") == state.key["code"]:
+        return state.entry.with_prose_of(state.post.notebook)
+    return state.entry
+
+
+def copy_entry_files(post: Post, entry, site_dir: Path) -> None:
+    """Files the post wrote (its CSV, say) are published beside its page."""
+    for path in entry.files:
+        target = site_dir / post.asset_dir / path.relative_to(entry.directory / "files")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(path, target)
+
+
+@functools.lru_cache(maxsize=4)
+def _environment_for(templates_dir: Path):
+    from sitegen import render
+
+    return render.make_environment(templates_dir)
+
+
+def _link_files(files: list[str], old_site: Path, staging: Path) -> bool:
+    """Hard-links (or copies) a page's files from the old site; False if any is missing."""
+    if not all((old_site / name).is_file() for name in files):
+        return False
+    for name in files:
+        target = staging / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            os.link(old_site / name, target)
+        except OSError:
+            shutil.copy2(old_site / name, target)
+    return True
+
+
+def _page_stamp(state: PostState, common: str) -> str:
+    """Everything one page is made from: a different stamp means render it again."""
+    entry = state.entry
+    files = [f"{p.relative_to(entry.directory)}:{p.stat().st_size}:{p.stat().st_mtime_ns}"
+             for p in entry.files]
+    return _hash_parts([common, str(state.post.path), str(entry.directory),
+                        json.dumps(state.key, sort_keys=True, default=str),
+                        state.post.path.read_bytes(), (entry.directory / "manifest.json").read_bytes(),
+                        (entry.directory / "notebook.ipynb").read_bytes(), *files])
+
+
+def _render_context(config: SiteConfig) -> str:
+    """What every page depends on: templates, settings, renderer source, library versions."""
+    templates = sorted(p for p in Path(config.templates_dir).rglob("*")
+                       if p.is_file() and "__pycache__" not in p.parts)
+    return _hash_parts([str(MEMO_VERSION), repr(config), sys.version,
+                        *_versions(RENDER_LIBRARIES), *_sources(*SITEGEN_SOURCES),
+                        *(f"{p.relative_to(config.templates_dir)}" for p in templates),
+                        *(p.read_bytes() for p in templates)])
+
+
+SITEGEN_SOURCES = ("sitegen/render.py", "sitegen/feeds.py", "sitegen/cache.py",
+                   "sitegen/posts.py", "sitegen/build.py", "catdog/results.py")
+
+
+def _sources(*names: str) -> list[bytes]:
+    """The builder's own source files (a changed renderer must re-render every page)."""
+    root = Path(__file__).resolve().parents[1]
+    return [(root / name).read_bytes() if (root / name).is_file() else b"" for name in names]
+
+
+def _versions(distributions: tuple[str, ...]) -> list[str]:
+    import importlib.metadata
+
+    found = []
+    for name in distributions:
+        try:
+            found.append(f"{name}={importlib.metadata.version(name)}")
+        except importlib.metadata.PackageNotFoundError:
+            found.append(f"{name}=none")
+    return found
+
+
+def _hash_parts(parts: list[str | bytes]) -> str:
+    digest = hashlib.sha256()
+    for part in parts:
+        data = part.encode() if isinstance(part, str) else part
+        digest.update(hashlib.sha256(data).digest())
+    return digest.hexdigest()
+
+
+def _file_stamp(path: Path) -> list[int]:
+    info = path.stat()
+    return [info.st_size, info.st_mtime_ns, info.st_ino]
+
+
+def _load_memo(memo_file: Path, context: str) -> dict[str, Any]:
+    try:
+        memo = pickle.loads(memo_file.read_bytes())
+        return memo["posts"] if memo.get("context") == context else {}
+    except Exception:  # missing, truncated, from another version: parse again
+        return {}
+
+
+def _save_memo(memo_file: Path, context: str, posts: dict[str, Any]) -> None:
+    try:
+        memo_file.parent.mkdir(parents=True, exist_ok=True)
+        temporary = memo_file.with_name(f".{memo_file.name}.{os.getpid()}.tmp")
+        temporary.write_bytes(pickle.dumps({"context": context, "posts": posts},
+                                           protocol=pickle.HIGHEST_PROTOCOL))
+        os.replace(temporary, memo_file)
+    except (OSError, pickle.PicklingError) as error:
+        log.warning("Cannot save the post memo %s: %s", memo_file, error)
+
+
+def _load_buildinfo(site_dir: Path) -> dict[str, Any]:
+    try:
+        info = json.loads((site_dir / BUILDINFO).read_text())
+        return info["posts"] if info.get("version") == MEMO_VERSION else {}
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return {}
+
+
+def _parallel_map(function, jobs: list[tuple]) -> list:
+    """`[function(*job) for job in jobs]`, in worker processes when that pays.
+
+    Workers are forked, so only from a single-threaded process (`--serve` has a server thread:
+    there it runs here). A job that fails in a worker is run again here, so its error is
+    raised (or handled) exactly as without workers.
+    """
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    if len(jobs) < PARALLEL_MIN or (cpus or 1) < 2 or threading.active_count() > 1:
+        return [function(*job) for job in jobs]
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    workers = min(cpus, len(jobs) // (PARALLEL_MIN // 2))
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
+        results = list(pool.map(functools.partial(_call_or_none, function), jobs,
+                                chunksize=max(1, len(jobs) // (workers * 4))))
+    return [function(*job) if result is None else result for job, result in zip(jobs, results)]
+
+
+def _call_or_none(function, job: tuple):
+    try:
+        return function(*job)
+    except Exception:  # run again in the parent, which raises it as a serial build would
+        return None
