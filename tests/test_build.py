@@ -278,3 +278,40 @@ def test_prose_quoting_an_unrecorded_result_keeps_the_old_page(site, capsys):
     assert "posts/2026-01-02-scoring.md" in err and "test_acuracy" in err
     assert page.read_text() == old_page
     assert "Scoring" in (site / "_site/index.html").read_text()
+
+
+def test_serve_serves_the_site_and_rebuilds_on_change(site):
+    import socket
+    import time
+    import urllib.request
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = subprocess.Popen([sys.executable, str(REPO / "build.py"), "--root", str(site),
+                               "--serve", "--port", str(port)],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+    def fetch(path: str) -> str:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=5) as response:
+            return response.read().decode()
+
+    def wait_for(condition, seconds=60):
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            try:
+                if condition():
+                    return True
+            except OSError:
+                pass
+            time.sleep(0.5)
+        return False
+
+    try:
+        assert wait_for(lambda: "75.0%" in fetch("/2026/01/02/scoring.html"))
+        post = site / "posts/2026-01-02-scoring.md"
+        post.write_text(post.read_text().replace("The score is", "Served score:"))
+        assert wait_for(lambda: "Served score:" in fetch("/2026/01/02/scoring.html"))
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
