@@ -257,6 +257,7 @@ def run_facts(values: Mapping, env: Mapping, run: Mapping) -> list[tuple[str, st
         ("Epochs", str(values.get("epochs") or "")),
         ("Training time", seconds(values["train_seconds"])
          if is_number(values.get("train_seconds")) else ""),
+        ("Whole post ran", seconds(run["duration_s"]) if is_number(run.get("duration_s")) else ""),
         ("Ran at", str(run.get("ran_at") or "")),
         ("Run", "quick (smoke)" if is_quick({"values": values}, run) else "real"),
         ("Keras", " ".join(filter(None, [env.get("keras"), backend and f"({backend}"
