@@ -70,7 +70,11 @@ class Entry:
 
     @cached_property
     def notebook(self) -> nbformat.NotebookNode:
-        return nbformat.read(self.directory / "notebook.ipynb", as_version=4)
+        # We wrote it with nbformat.write, which validated it; reading it back without a second
+        # validation saves most of the time a full render spends on cached notebooks.
+        from nbformat.reader import reads  # parses and rejoins lines, does not validate
+
+        return reads((self.directory / "notebook.ipynb").read_text())
 
     def with_prose_of(self, post_notebook: nbformat.NotebookNode) -> "Entry":
         """This entry as the post reads now: its current prose and cell tags, the run's outputs.
