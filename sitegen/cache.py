@@ -239,9 +239,10 @@ def _data_differences(sources: list[dict], root: Path, fingerprints: Fingerprint
             reasons.append(f"data missing: {shown}")
             continue
         files, size = fingerprints.stat(path)
-        if size != source["bytes"] or files != source["files"]:
-            reasons.append(f"data changed: {shown} (size {source['bytes']} -> {size}, "
-                           f"files {source['files']} -> {files})")
+        if size != source["bytes"] or (path.is_dir() and files != source["files"]):
+            # For a folder catdog counts its files; for an archive it counts the images inside.
+            reasons.append(f"data changed: {shown} (size {source['bytes']} -> {size}"
+                           + (f", files {source['files']} -> {files})" if path.is_dir() else ")"))
         elif fingerprints.fingerprint(path) != source["fingerprint"]:
             reasons.append(f"data changed: {shown} (content differs, same size)")
     return reasons
@@ -272,6 +273,11 @@ def portable_path(path: str, root: Path) -> str:
     if absolute.is_relative_to(root.resolve().parent):
         return os.path.relpath(absolute, root.resolve())
     return str(absolute)
+
+
+def _is_inside(path: str, folder: Path) -> bool:
+    """True for data the run made itself in its working directory: an output, not an input."""
+    return "://" not in path and Path(path).resolve().is_relative_to(folder.resolve())
 
 
 def resolve_data_path(path: str, root: Path) -> Path:
@@ -358,8 +364,8 @@ class Cache:
               root: Path) -> Entry:
         """Writes a complete entry next to the old one, then swaps it in under a lock."""
         record = catdog_results.from_notebook(notebook)
-        for source in record["data"]:
-            source["path"] = portable_path(source["path"], root)
+        record["data"] = [{**source, "path": portable_path(source["path"], root)}
+                          for source in record["data"] if not _is_inside(source["path"], workdir)]
         manifest = {"format": FORMAT_VERSION, "key": dict(key), "run": dict(run),
                     "results": record}
         target = self.entry_directory(post_path, mode)
