@@ -336,11 +336,30 @@ def render_code_cell(cell: Any, number: int, tags: set[str], language: str,
                           "hide-input" in tags))
     if "remove-output" not in tags:
         outputs = "".join(render_output(o, number, i, images)
-                          for i, o in enumerate(cell.get("outputs", []), start=1))
+                          for i, o in enumerate(coalesce_streams(cell.get("outputs", [])),
+                                                start=1))
         if outputs:
             parts.append(fold(f'<div class="outputs">{outputs}</div>', "Show output",
                               "hide-output" in tags))
     return f'<div class="cell code" id="cell-{number}">\n' + "\n".join(parts) + "\n</div>"
+
+
+def coalesce_streams(outputs: list) -> list:
+    """Joins consecutive outputs of the same stream, as a notebook shows them.
+
+    Keras writes "Epoch 3/20" and that epoch's metrics as two stream outputs; shown apart they
+    would be two boxes. This is nbconvert's CoalesceStreamsPreprocessor, done here on plain
+    dicts: importing nbconvert's preprocessors costs each build a few tenths of a second.
+    """
+    joined: list = []
+    for output in outputs:
+        last = joined[-1] if joined else None
+        if (last is not None and output.get("output_type") == "stream"
+                and last.get("output_type") == "stream" and last.get("name") == output.get("name")):
+            joined[-1] = {**last, "text": join_text(last["text"]) + join_text(output["text"])}
+        else:
+            joined.append(output)
+    return joined
 
 
 def fold(html: str, summary: str, hidden: bool) -> str:

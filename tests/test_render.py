@@ -275,3 +275,13 @@ def test_native_start_up_logging_is_dropped_from_stderr():
             "I0000 00:00:1795839224.673343   22817 port.cc:153] oneDNN custom operations are on.\n"
             "UserWarning: a real warning")
     assert drop_native_log_lines(text) == "UserWarning: a real warning"
+
+
+def test_consecutive_stream_outputs_show_as_one_block():
+    from sitegen.render import coalesce_streams
+
+    outputs = [{"output_type": "stream", "name": "stdout", "text": "Epoch 1/2\n"},
+               {"output_type": "stream", "name": "stdout", "text": ["63/63 - 5s - loss: 0.6\n"]},
+               {"output_type": "stream", "name": "stderr", "text": "warning\n"}]
+    joined = coalesce_streams(outputs)
+    assert [o["text"] for o in joined] == ["Epoch 1/2\n63/63 - 5s - loss: 0.6\n", "warning\n"]
