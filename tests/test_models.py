@@ -1,5 +1,7 @@
 """Tests for catdog.models: builders, compile, fine-tuning, dtype policies (tiny 32x32 inputs)."""
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -175,7 +177,7 @@ def test_unfreeze_top_rejects_bad_layer_choices():
         models.unfreeze_top(model, from_layer=999)
 
 
-WEIGHTS = __import__("pathlib").Path(__file__).parents[1] / ".." / "shared" / "weights" / "mobilenet_v2_imagenet_no_top.h5"
+WEIGHTS = Path(__file__).parents[1] / ".." / "shared" / "weights" / "mobilenet_v2_imagenet_no_top.h5"
 
 
 @pytest.mark.slow
