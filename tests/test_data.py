@@ -361,18 +361,15 @@ def test_quick_data_is_recorded_as_synthetic():
 
 
 @pytest.mark.slow
-def test_a_small_cnn_learns_synthetic_data_in_two_epochs(tmp_path):
-    import keras
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_the_small_cnn_beats_the_baseline_on_synthetic_data_in_two_epochs(tmp_path, seed):
+    from catdog import models, train
 
-    root = data.synthetic(tmp_path / "s", per_class=60, seed=3, splits=("train",))
+    root = data.synthetic(tmp_path / "s", per_class=100, seed=seed, splits=("train",))
     splits = data.from_directory(root / "train", image_size=(32, 32), batch_size=8,
-                                 validation_split=0.25)
-    model = keras.Sequential([
-        keras.Input((32, 32, 3)), keras.layers.Rescaling(1 / 255),
-        keras.layers.Conv2D(8, 3, activation="relu"), keras.layers.MaxPooling2D(),
-        keras.layers.Flatten(), keras.layers.Dense(1)])
-    model.compile("adam", keras.losses.BinaryCrossentropy(from_logits=True),
-                  metrics=[keras.metrics.BinaryAccuracy(threshold=0.0)])
-    model.fit(splits.train.images, splits.train.labels, epochs=2, batch_size=16, verbose=0)
-    _, accuracy = model.evaluate(splits.validation.images, splits.validation.labels, verbose=0)
+                                 validation_split=0.25, seed=seed)
+    train.set_seed(seed)
+    model = models.compile_model(models.make_small_cnn((32, 32), filters=(8, 8), dense_units=16))
+    train.fit(model, splits.train, splits.validation, epochs=2, seed=seed, verbose=0)
+    accuracy = train.evaluate(model, splits.validation)["accuracy"]
     assert accuracy >= splits.validation.baseline_accuracy() + 0.3
