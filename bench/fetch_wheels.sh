@@ -2,7 +2,7 @@
 # Downloads into bench/wheels/ (ignored by git) the wheels a GPU machine of the device tool
 # needs to run bench/gpu.py and, for issue #6 part 4, build.py's Jupyter kernel stack.
 #
-# Assumptions (from /work/.library/device/KINDS.md, read 2026-11): the GPU image's python3 is
+# Assumptions (from ../.library/device/KINDS.md, read 2026-11): the GPU image's python3 is
 # CPython 3.12.3 on x86-64 glibc Linux, with JAX 0.11.2 (CUDA), numpy, h5py, pillow,
 # matplotlib, absl-py, ml-dtypes, rich, packaging, pyyaml, jinja2, pygments, markdown-it-py,
 # psutil ... installed, but no TensorFlow, keras, namex, optree nor any Jupyter package, and

@@ -2,17 +2,17 @@
 
 One run does everything (issues #3 and #8):
 
-1. Makes 200 posts from seed 001's markdown (`/work/shared/seeds/001*.txt`), each different
+1. Makes 200 posts from seed 001's markdown (`../shared/seeds/001*.txt`), each different
    from every other: its own intro paragraph, and every code block carries a per-post comment
    line and a per-post batch size, so no highlighting memo can reuse one post's work for
    another (and Jekyll's content cache cannot either).
-2. Makes a real site root in `bench/work/site/`: `posts/`, the repository's `templates/` and
+2. Makes a real site root in `bench/scratch/site/`: `posts/`, the repository's `templates/` and
    `_config.yml`, a copy of `catdog/`, and a FRESH `_freeze/<stem>/real/` entry per post: the
    post's own cells (read with sitegen.posts.read_post) with a plausible stream output in every
    code cell, a PNG and a results record, keyed exactly as sitegen.build keys it
    (sitegen.cache.make_key with sitegen.build.injected_parameters, KERNEL and the package
    hashes of the bench root's `catdog/`), stored with sitegen.cache.Cache.store. So
-   `python build.py --root bench/work/site` executes nothing (checked: "0 executed").
+   `python build.py --root bench/scratch/site` executes nothing (checked: "0 executed").
 3. Times, as subprocesses of the real command line, alternating, median of `--repeat` (3)
    after one untimed warm-up round:
      sitegen full   `python build.py --root R` with no `_site/` and no `_freeze/.local/`
@@ -28,7 +28,7 @@ Targets: no-op rebuild < 2 s; full render faster than Jekyll cold; --status < 1 
 
     python bench/site_vs_jekyll.py [--posts 200] [--repeat 3] [--output bench/results/site.txt]
 
-Work files go to bench/work/ (ignored by git). Jekyll is Debian's `jekyll` (4.3) with the minima
+Work files go to bench/scratch/ (ignored by git). Jekyll is Debian's `jekyll` (4.3) with the minima
 theme and the jekyll-feed and jekyll-sitemap plugins.
 """
 
@@ -63,8 +63,8 @@ from sitegen.config import load_config  # noqa: E402
 from sitegen.posts import read_post  # noqa: E402
 
 SEED_GLOB = "001*.txt"
-SEEDS = Path("/work/shared/seeds")
-WORK = ROOT / "bench" / "work"
+SEEDS = ROOT.parent / "shared" / "seeds"
+WORK = ROOT / "bench" / "scratch"
 SITE = WORK / "site"
 JEKYLL = WORK / "jekyll"
 FIT_LOG = "".join(f"Epoch {e}/3\n" + "".join(f"\r{s}/63 [{'=' * (s * 30 // 63)}>] - loss: 0.6"
