@@ -315,3 +315,12 @@ def test_serve_serves_the_site_and_rebuilds_on_change(site):
     finally:
         server.terminate()
         server.wait(timeout=10)
+
+
+def test_force_one_post_reruns_only_that_post(tmp_path, capsys):
+    posts = {f"2026-01-0{day}-post-{day}.md": SCORING_POST for day in (2, 3)}
+    site = write_site(tmp_path, posts)
+    run_build(site)
+    capsys.readouterr()
+    assert run_build(site, "--force", "posts/2026-01-03-post-3.md") == 0
+    assert "1 executed, 1 from cache" in capsys.readouterr().out
