@@ -198,6 +198,8 @@ def execute_stale(states: list[PostState], options: BuildOptions, report: BuildR
                 report.executed.append(state.name)
             else:
                 report.errors.append(error)
+    if progress:
+        progress.close()
     report.from_cache += [s.name for s in states if s not in to_run and s.entry]
 
 
