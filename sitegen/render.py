@@ -9,6 +9,7 @@ results-record outputs are not shown: they are the data behind the summary box.
 from __future__ import annotations
 
 import base64
+import datetime
 import functools
 import json
 import logging
@@ -258,11 +259,22 @@ def run_facts(values: Mapping, env: Mapping, run: Mapping) -> list[tuple[str, st
         ("Training time", seconds(values["train_seconds"])
          if is_number(values.get("train_seconds")) else ""),
         ("Whole post ran", seconds(run["duration_s"]) if is_number(run.get("duration_s")) else ""),
-        ("Ran at", str(run.get("ran_at") or "")),
+        ("Ran at", readable_time(run.get("ran_at"))),
         ("Run", "quick (smoke)" if is_quick({"values": values}, run) else "real"),
         ("Keras", " ".join(filter(None, [env.get("keras"), backend and f"({backend}"
                                          f" {env.get(backend) or ''}".rstrip() + ")"]))),
     ]
+
+
+def readable_time(iso: str | None) -> str:
+    """'2026-11-28T04:22:35+00:00' -> '2026-11-28 04:22 UTC' (what a reader wants to see)."""
+    if not iso:
+        return ""
+    try:
+        moment = datetime.datetime.fromisoformat(iso).astimezone(datetime.timezone.utc)
+    except ValueError:
+        return str(iso)
+    return moment.strftime("%Y-%m-%d %H:%M UTC")
 
 
 def is_number(value: Any) -> bool:

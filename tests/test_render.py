@@ -155,7 +155,7 @@ def test_summary_box_shows_score_and_run_facts(rendered):
     html = rendered[2]
     assert "97.1%" in html and "0.0812" in html
     for fact in ("CPU (2 cores)", "cats_and_dogs_filtered.zip", "3,000", "5 min 12 s",
-                 "2024-01-05T10:00:00+00:00", "3.15.1 (jax 0.4.30)"):
+                 "2024-01-05 10:00 UTC", "3.15.1 (jax 0.4.30)"):
         assert fact in html
     assert "Quick run" not in html
 
