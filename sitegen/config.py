@@ -13,6 +13,8 @@ from typing import Any
 
 import yaml
 
+from sitegen.exceptions import BuildError
+
 CONFIG_FILE = "_config.yml"
 
 # Jekyll's built-in permalink styles, without `/:categories` (posts here have none).
@@ -50,14 +52,21 @@ class SiteConfig:
 
 
 def load_config(root: str | Path = ".") -> SiteConfig:
-    """Reads `_config.yml` under `root`; a missing file gives the defaults."""
+    """Reads `_config.yml` under `root`; a missing file gives the defaults.
+
+    Raises BuildError naming the file for bad YAML or an unknown or malformed setting.
+    """
     root = Path(root)
     path = root / CONFIG_FILE
-    raw = yaml.safe_load(path.read_text(encoding="utf-8")) if path.exists() else None
-    raw = raw or {}
-    if not isinstance(raw, dict):
-        raise ValueError(f"{path} must hold a mapping of settings. Received: {type(raw).__name__}")
-    return make_config(raw, root)
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8")) if path.exists() else None
+        raw = raw or {}
+        if not isinstance(raw, dict):
+            raise ValueError(f"it must hold a mapping of settings. "
+                             f"Received: {type(raw).__name__}")
+        return make_config(raw, root)
+    except (yaml.YAMLError, ValueError, TypeError) as error:
+        raise BuildError(path, f"bad site settings: {error}") from None
 
 
 def make_config(settings: dict[str, Any], root: str | Path = ".") -> SiteConfig:

@@ -324,3 +324,10 @@ def test_force_one_post_reruns_only_that_post(tmp_path, capsys):
     capsys.readouterr()
     assert run_build(site, "--force", "posts/2026-01-03-post-3.md") == 0
     assert "1 executed, 1 from cache" in capsys.readouterr().out
+
+
+def test_bad_site_settings_name_the_config_file(site, capsys):
+    (site / "_config.yml").write_text("title: x\npermalinks: date\n")
+    assert run_build(site) == 1
+    err = capsys.readouterr().err
+    assert "_config.yml: bad site settings: Unknown settings" in err and "permalinks" in err
