@@ -765,19 +765,17 @@ def _write_json(path: Path, value: dict) -> None:
         logger.warning("Could not write %s (%s)", path, error)
 
 
-def _listing_fingerprint(trees: list[_Tree]) -> tuple[int, int, str]:
-    """Files, bytes and a content fingerprint of every file the trees listed."""
-    listing = sorted(entry for tree in trees for entry in tree.listing)
-    digest = hashlib.sha256(json.dumps(listing).encode()).hexdigest()
-    return len(listing), sum(size for _, size, _ in listing), f"sha256:{digest}"
-
-
 def _record_source(info: _SourceInfo, trees: list[_Tree], cache: Path) -> None:
-    """Records the data source in `catdog.results`: a zip by its bytes, a folder by content."""
-    files, size, fingerprint = _listing_fingerprint(trees)
+    """Records the data source in `catdog.results`.
+
+    A zip by its bytes and the number of images it holds; a folder the way
+    `catdog.results` describes folders, which is how the site builder re-checks it.
+    """
     if info.archive is not None:
-        size = info.archive.stat().st_size
-        fingerprint = _file_fingerprint(info.archive, cache)
+        files = sum(len(tree.listing) for tree in trees)
+        size, fingerprint = info.archive.stat().st_size, _file_fingerprint(info.archive, cache)
+    else:
+        (files, size), fingerprint = results.data_size(info.path), results.fingerprint(info.path)
     kind = "file" if info.kind == "url" else info.kind
     results.record_data_source(info.path, files=files, bytes=size, fingerprint=fingerprint,
                                kind=kind)

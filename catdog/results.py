@@ -85,9 +85,10 @@ def record_data_source(
 def fingerprint(path: str | os.PathLike) -> str:
     """A content hash of a data file or folder: `"sha256:<hex>"`.
 
-    A folder hashes every file's relative path and bytes, in sorted order, so renaming,
-    adding or editing any image changes it. The builder calls this same function to tell
-    whether the data a post read has changed since.
+    A file hashes its bytes (so a zip's fingerprint is its published sha256). A folder hashes
+    each of its `data_files` by relative path and bytes, in sorted order, so renaming, adding or
+    editing any file changes it. catdog records this and the site builder re-checks it with this
+    same function, so the two can never disagree.
 
     Example:
         >>> fingerprint("../shared/data/cats_and_dogs_filtered.zip")[:15]
@@ -96,12 +97,33 @@ def fingerprint(path: str | os.PathLike) -> str:
     path = Path(path)
     digest = hashlib.sha256()
     if path.is_dir():
-        for file in sorted(p for p in path.rglob("*") if p.is_file()):
+        for file in data_files(path):
             digest.update(file.relative_to(path).as_posix().encode() + b"\0")
             _hash_file(file, digest)
     else:
         _hash_file(path, digest)
     return f"sha256:{digest.hexdigest()}"
+
+
+def data_files(path: str | os.PathLike) -> list[Path]:
+    """The files a data source consists of: the file itself, or every file under a folder.
+
+    Hidden files and folders (`.DS_Store`, catdog's own `.complete` markers) are not data.
+    """
+    path = Path(path)
+    if not path.is_dir():
+        return [path]
+    files = []
+    for folder, subfolders, names in os.walk(path):
+        subfolders[:] = [d for d in subfolders if not d.startswith(".")]
+        files += [Path(folder, name) for name in names if not name.startswith(".")]
+    return sorted(files, key=lambda file: file.relative_to(path).as_posix())
+
+
+def data_size(path: str | os.PathLike) -> tuple[int, int]:
+    """(number of files, total bytes) of a data source, counted as `data_files` lists them."""
+    files = data_files(path)
+    return len(files), sum(file.stat().st_size for file in files)
 
 
 def _hash_file(path: Path, digest) -> None:

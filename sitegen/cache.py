@@ -319,10 +319,8 @@ class FingerprintMemo:
 
     @staticmethod
     def _stat(path: Path) -> tuple[int, int, int]:
-        if path.is_file():
-            info = path.stat()
-            return 1, info.st_size, info.st_mtime_ns
-        infos = [p.stat() for p in path.rglob("*") if p.is_file()]
+        files = catdog_results.data_files(path)
+        infos = [file.stat() for file in files]
         return (len(infos), sum(i.st_size for i in infos),
                 max((i.st_mtime_ns for i in infos), default=0))
 

@@ -266,6 +266,18 @@ def test_a_post_that_trains_with_catdog_publishes_its_score(tmp_path, monkeypatc
     assert any(src.endswith(".png") for src in page.images)
 
 
+@pytest.mark.slow
+def test_a_post_that_read_a_data_folder_stays_fresh(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras"))  # the kernel inherits it
+    site = write_site(tmp_path, {"2026-01-02-tiny.md": CATDOG_POST})
+    run_build(site)
+    capsys.readouterr()
+    run_build(site, "--status")
+    assert capsys.readouterr().out.strip().endswith(": fresh")
+    run_build(site)
+    assert "0 executed, 1 from cache" in capsys.readouterr().out
+
+
 def test_prose_quoting_an_unrecorded_result_keeps_the_old_page(site, capsys):
     run_build(site)
     page = site / "_site/2026/01/02/scoring.html"
