@@ -22,6 +22,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent
 
 
+def positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be 1 or more. Received: {text}")
+    return value
+
+
 def parse_arguments(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -41,9 +48,9 @@ def parse_arguments(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--check", action="store_true",
                         help="after building, check every post's `expect:`, internal links "
                              "and images; exit non-zero listing each problem")
-    parser.add_argument("--jobs", "-j", type=int, default=1, metavar="N",
+    parser.add_argument("--jobs", "-j", type=positive_int, default=1, metavar="N",
                         help="execute up to N posts side by side (default 1)")
-    parser.add_argument("--timeout", type=int, default=1800, metavar="SECONDS",
+    parser.add_argument("--timeout", type=positive_int, default=1800, metavar="SECONDS",
                         help="per-cell timeout (default 1800)")
     parser.add_argument("-p", "--parameter", action="append", default=[], metavar="NAME=VALUE",
                         help="override a parameter in every post (a Python literal, e.g. "
@@ -67,7 +74,9 @@ def parse_parameters(pairs: list[str]) -> dict:
         try:
             parameters[name] = ast.literal_eval(value)
         except (ValueError, SyntaxError):
-            parameters[name] = value  # a bare word is a string: -p data=synthetic
+            raise SystemExit(f"build.py: -p {name}=... must be a Python literal: a number, "
+                             f"True/False/None, or a quoted string such as -p data='\"x\"'. "
+                             f"Received: {pair!r}") from None
     return parameters
 
 

@@ -102,7 +102,8 @@ class BuildReport:
         return bool(self.errors or self.problems)
 
     def summary(self) -> str:
-        text = (f"Processed {self.posts} posts ({len(self.executed)} executed, "
+        posts = f"{self.posts} post" + ("" if self.posts == 1 else "s")
+        text = (f"Processed {posts} ({len(self.executed)} executed, "
                 f"{len(self.from_cache)} from cache, {len(self.errors)} failed) "
                 f"in {self.seconds:.2f} s")
         if self.problems:
@@ -153,6 +154,25 @@ def injected_parameters(post: Post, config: SiteConfig, options: BuildOptions) -
     return parameters
 
 
+def warn_unknown_parameters(state: PostState) -> None:
+    """An override of a name the `parameters` cell does not assign is likely a typo."""
+    from sitegen.execute import parameter_names
+
+    unknown = sorted(set(state.parameters) - parameter_names(state.post.notebook))
+    if unknown:
+        log.warning("%s: %s not assigned in its `parameters` cell; injected anyway.",
+                    state.post.path, ", ".join(unknown))
+
+
+def check_force(states: list[PostState], options: BuildOptions) -> None:
+    """`--force POST` must name a post: a typo would otherwise re-run nothing, silently."""
+    if isinstance(options.force, frozenset):
+        unknown = sorted(options.force - {state.name for state in states})
+        if unknown:
+            raise BuildError(None, f"--force: no post named {', '.join(unknown)}; posts are: "
+                                   + ", ".join(sorted(state.name for state in states)))
+
+
 def status(options: BuildOptions) -> list[tuple[str, str]]:
     """(post path, state line) for every post, without starting a kernel or importing Keras."""
     errors: list[BuildError] = []
@@ -200,7 +220,7 @@ def execute_stale(states: list[PostState], options: BuildOptions, report: BuildR
                 report.errors.append(error)
     if progress:
         progress.close()
-    report.from_cache += [s.name for s in states if s not in to_run and s.entry]
+    report.from_cache += [s.name for s in states if s not in to_run and s.entry is not None]
 
 
 def _execute_one(state: PostState, options: BuildOptions, progress) -> BuildError | None:
@@ -226,8 +246,8 @@ def _execute_one(state: PostState, options: BuildOptions, progress) -> BuildErro
                                   key=state.key, run=run, workdir=workdir, root=options.root)
         state.staleness = Staleness()
         ok = True
-    except ExecutionError as error:
-        log.error("%s", error)
+    except ExecutionError as error:  # the report carries it; build.py shows it once
+        log.info("%s", error)
         cache.store_failure(state.post.path, options.mode, key=state.key, error=str(error),
                             summary=error.summary())
         return error
@@ -294,7 +314,11 @@ def build(options: BuildOptions, progress_factory=None) -> BuildReport:
     report = BuildReport()
     config, states = gather(options, report.errors)
     report.posts = len(states) + len(report.errors)
+    check_force(states, options)
     to_run = sum(needs_run(state, options) for state in states)
+    for state in states:
+        if needs_run(state, options):
+            warn_unknown_parameters(state)
     progress = progress_factory(to_run) if progress_factory and to_run else None
     execute_stale(states, options, report, progress)
     write_site(config, states, options, report)

@@ -7,6 +7,7 @@ finds them where they expect.
 from __future__ import annotations
 
 import dataclasses
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -78,6 +79,12 @@ def make_config(settings: dict[str, Any], root: str | Path = ".") -> SiteConfig:
                          f"Allowed: {sorted(known)}.")
     values = dict(settings)
     values["url"] = str(values.get("url") or "").rstrip("/")
+    if values["url"] and not re.match(r"https?://", values["url"]):
+        raise ValueError(f"`url` must start with http:// or https:// (the feed and sitemap "
+                         f"need absolute links), or be empty. Received: url={values['url']!r}")
+    if not isinstance(values.get("smoke") or {}, dict):
+        raise ValueError(f"`smoke` must map parameter names to quick-run values, e.g. "
+                         f"{{quick: true, epochs: 1}}. Received: smoke={values['smoke']!r}")
     values["baseurl"] = normalize_baseurl(values.get("baseurl") or "")
     values["permalink"] = resolve_permalink(values.get("permalink") or "date")
     values["layouts"] = tuple(values.get("layouts") or ("post",))
@@ -92,9 +99,17 @@ def normalize_baseurl(baseurl: str) -> str:
     return f"/{baseurl}" if baseurl else ""
 
 
+PERMALINK_PLACEHOLDERS = (":year", ":short_year", ":month", ":i_month", ":day", ":i_day",
+                          ":y_day", ":title", ":slug")
+
+
 def resolve_permalink(permalink: str) -> str:
     """Turns a Jekyll style name (`date`, `pretty`, ...) into its pattern; patterns pass through."""
     pattern = PERMALINK_STYLES.get(permalink, permalink)
+    unknown = sorted(set(re.findall(r":[a-z_]+", pattern)) - set(PERMALINK_PLACEHOLDERS))
+    if unknown:
+        raise ValueError(f"unknown placeholder(s) {unknown} in permalink; allowed: "
+                         f"{', '.join(PERMALINK_PLACEHOLDERS)}. Received: permalink={permalink!r}")
     if not pattern.startswith("/") or ":title" not in pattern and ":slug" not in pattern:
         raise ValueError(f"permalink must be one of {sorted(PERMALINK_STYLES)} or a pattern that "
                          f"starts with / and contains :title. Received: permalink={permalink!r}")

@@ -25,7 +25,7 @@ class BuildError(Exception):
         return (self.__class__.__new__, (self.__class__,), self.__dict__)
 
     def location(self) -> str:
-        where = str(self.path) if self.path else "site"
+        where = str(self.path) if self.path else ""
         if self.line is not None:
             where += f":{self.line}"
         if self.cell is not None:
@@ -33,7 +33,7 @@ class BuildError(Exception):
         return where
 
     def __str__(self) -> str:
-        return f"{self.location()}: {self.message}"
+        return f"{self.location()}: {self.message}" if self.location() else self.message
 
 
 class PostError(BuildError):

@@ -6,6 +6,7 @@ the working directory, the kernel, the per-cell timeout and the injected paramet
 
 from __future__ import annotations
 
+import ast
 import copy
 import logging
 import os
@@ -57,6 +58,20 @@ def inject_parameters(notebook: nbformat.NotebookNode, parameters: Mapping[str, 
     )
     notebook.cells.insert(index, cell)
     return notebook
+
+
+def parameter_names(notebook: nbformat.NotebookNode) -> set[str]:
+    """The names the post's `parameters` cell assigns: the ones an override can change."""
+    names: set[str] = set()
+    for cell in notebook.cells:
+        if cell.cell_type == "code" and "parameters" in _tags(cell):
+            try:
+                tree = ast.parse(cell.source)
+            except SyntaxError:
+                continue  # the run itself will report it, with the cell
+            names |= {target.id for node in ast.walk(tree) if isinstance(node, ast.Assign)
+                      for target in node.targets if isinstance(target, ast.Name)}
+    return names
 
 
 def execute_notebook(

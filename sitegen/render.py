@@ -244,16 +244,24 @@ def summarize(results: Mapping[str, Any], run: Mapping[str, Any] | None) -> dict
     loss = values.get("test_loss")
     return {"score": percent(score) if is_number(score) else None,
             "loss": f"{loss:.4f}" if is_number(loss) else None,
-            "facts": [(label, text) for label, text in run_facts(values, env, run) if text]}
+            "facts": [(label, text) for label, text in
+                      run_facts(values, env, run, results.get("data", [])) if text]}
 
 
-def run_facts(values: Mapping, env: Mapping, run: Mapping) -> list[tuple[str, str]]:
+def data_fallback(data: list) -> str:
+    """What the run read, from catdog's data records, when the post recorded no `data_source`."""
+    return "; ".join(f"{posixpath.basename(str(d.get('path', '')).rstrip('/'))} ({d.get('kind')})"
+                     for d in data)
+
+
+def run_facts(values: Mapping, env: Mapping, run: Mapping,
+              data: list | None = None) -> list[tuple[str, str]]:
     backend = env.get("keras_backend")
     return [
         ("Validation accuracy", percent(values["val_accuracy"])
          if is_number(values.get("val_accuracy")) else ""),
         ("Device", str(values.get("device") or "")),
-        ("Data", str(values.get("data_source") or "")),
+        ("Data", str(values.get("data_source") or data_fallback(data or []))),
         ("Images", f"{values['image_count']:,}" if is_number(values.get("image_count")) else ""),
         ("Epochs", str(values.get("epochs") or "")),
         ("Training time", seconds(values["train_seconds"])
@@ -331,12 +339,16 @@ def render_prose_template(source: str, context: dict, post: Any, number: int) ->
         return PROSE.from_string(source).render(context)
     except jinja2.UndefinedError as error:
         names = ", ".join(context["results"].names()) or "none"
-        raise RenderError(post.path, f"{error.message} in a markdown cell; recorded results: "
-                                     f"{names}; site and page are also defined",
-                          cell=number) from None
+        missing = re.search(r"has no attribute '(\w+)'", error.message or "")
+        what = (f"`results.{missing.group(1)}` is not recorded by the run" if missing
+                and "Values" in error.message else error.message)
+        raise RenderError(post.path, f"{what} (markdown cell {number}, counting every cell); "
+                                     f"recorded results: {names}; `site` and `page` are also "
+                                     f"defined", cell=None) from None
     except jinja2.TemplateSyntaxError as error:
-        raise RenderError(post.path, f"bad template syntax in a markdown cell, its line "
-                                     f"{error.lineno}: {error.message}", cell=number) from None
+        raise RenderError(post.path, f"bad template syntax in markdown cell {number} (counting "
+                                     f"every cell), its line {error.lineno}: {error.message}",
+                          cell=None) from None
 
 
 def render_code_cell(cell: Any, number: int, tags: set[str], language: str,

@@ -34,9 +34,12 @@ def source_times(root: Path) -> dict[str, int]:
 def rebuild(options: BuildOptions) -> None:
     try:
         report = build(options)
-        log.warning("%s", report.summary())
     except BuildError as error:
-        log.error("%s", error)
+        print(f"build.py: {error}")
+        return
+    for error in report.errors:
+        print(f"FAILED {error}")
+    print(report.summary())
 
 
 def serve(options: BuildOptions, port: int = 8000, poll_seconds: float = 1.0) -> int:

@@ -343,3 +343,29 @@ def test_bad_site_settings_name_the_config_file(site, capsys):
     assert run_build(site) == 1
     err = capsys.readouterr().err
     assert "_config.yml: bad site settings: Unknown settings" in err and "permalinks" in err
+
+
+@pytest.mark.parametrize("setting, message", [
+    ("url: example.com", "`url` must start with http"),
+    ("smoke: 3", "`smoke` must map parameter names"),
+    ("permalink: /:year/:bogus/:title.html", "unknown placeholder(s) [':bogus']"),
+], ids=["url-without-scheme", "smoke-not-a-mapping", "unknown-placeholder"])
+def test_each_bad_setting_is_named(site, capsys, setting, message):
+    (site / "_config.yml").write_text(f"title: x\n{setting}\n")
+    assert run_build(site) == 1
+    assert message in capsys.readouterr().err
+
+
+def test_force_names_a_post_that_does_not_exist(site, capsys):
+    assert run_build(site, "--force", "nosuch") == 1
+    assert "--force: no post named nosuch; posts are: 2026-01-02-scoring" in capsys.readouterr().err
+
+
+def test_an_override_the_parameters_cell_does_not_assign_is_warned_about(site, caplog):
+    run_build(site, "-p", "acuracy=0.9")
+    assert "acuracy not assigned in its `parameters` cell" in caplog.text
+
+
+def test_a_parameter_that_is_not_a_literal_is_refused(site):
+    with pytest.raises(SystemExit, match="must be a Python literal"):
+        run_build(site, "-p", "accuracy=x=y")
