@@ -92,6 +92,8 @@ def execute_notebook(
     """
     notebook = copy.deepcopy(notebook)
     workdir.mkdir(parents=True, exist_ok=True)
+    if not any(cell.cell_type == "code" for cell in notebook.cells):
+        return Execution(notebook=notebook, duration_s=0.0)  # prose only: no kernel needed
     client = NotebookClient(
         notebook,
         kernel_name=kernel_name,

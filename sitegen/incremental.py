@@ -43,7 +43,7 @@ RENDER_LIBRARIES = ("jinja2", "markupsafe", "markdown-it-py", "mdit-py-plugins",
 
 def read_posts(config: SiteConfig, options, errors: list[PostError]) -> list[Post]:
     """`read_posts`, parsing only the post files that changed since the last build."""
-    from sitegen.posts import KNOWN_KEYS, check_unique_permalink, read_post
+    from sitegen.posts import KNOWN_KEYS, check_unique_permalink
 
     memo_file = options.freeze_dir / ".local" / POST_MEMO
     context = _hash_parts([str(MEMO_VERSION), repr(config), *_versions(("jupytext", "nbformat",
@@ -55,15 +55,17 @@ def read_posts(config: SiteConfig, options, errors: list[PostError]) -> list[Pos
     known = {path: memo[str(path)][1] for path in paths
              if str(path) in memo and memo[str(path)][0] == stamps[path]}
     misses = [path for path in paths if path not in known]
-    parsed = dict(zip(misses, _parallel_map(read_post, [(path, config) for path in misses])))
+    parsed = dict(zip(misses, _parallel_map(_read_or_error, [(path, config) for path in misses])))
     posts: list[Post] = []
     kept = {}
     for path in paths:
         try:
-            post = known.get(path) or parsed.get(path) or read_post(path, config)
+            post = known.get(path) or parsed.get(path)
+            if isinstance(post, PostError):
+                raise post
             check_unique_permalink(post, posts)
-        except PostError as error:
-            log.error("%s", error)
+        except PostError as error:  # the build reports it, once, and goes on
+            log.info("%s", error)
             errors.append(error)
             continue
         if not set(map(str, post.front_matter)) - KNOWN_KEYS:  # else warn again next time
@@ -73,6 +75,16 @@ def read_posts(config: SiteConfig, options, errors: list[PostError]) -> list[Pos
     if kept.keys() != memo.keys() or misses:
         _save_memo(memo_file, context, kept)
     return sorted(posts, key=lambda p: (p.date, p.slug), reverse=True)
+
+
+def _read_or_error(path: Path, config: SiteConfig) -> Post | PostError:
+    """A post, or why it cannot be read: one bad post must not stop the others being read."""
+    from sitegen.posts import read_post
+
+    try:
+        return read_post(path, config)
+    except PostError as error:
+        return error
 
 
 def render_posts(published: list, config: SiteConfig, options, staging: Path,

@@ -169,10 +169,12 @@ def test_check_lists_unmet_expectations(site, capsys):
     assert "test_accuracy" in capsys.readouterr().err
 
 
-def test_bad_front_matter_names_file_and_line(tmp_path, capsys):
-    site = write_site(tmp_path, {"2026-01-02-bad.md": "---\ntitle: [unclosed\n---\n\nText\n"})
+def test_bad_front_matter_names_file_and_line_and_the_others_still_build(tmp_path, capsys):
+    site = write_site(tmp_path, {"2026-01-02-bad.md": "---\ntitle: [unclosed\n---\n\nText\n",
+                                 "2026-01-03-good.md": "---\ntitle: Good\n---\n\nText\n"})
     assert run_build(site) == 1
-    assert "posts/2026-01-02-bad.md:" in capsys.readouterr().err
+    assert "posts/2026-01-02-bad.md:2: bad front matter" in capsys.readouterr().err
+    assert (site / "_site/2026/01/03/good.html").is_file()
 
 
 def test_cell_timeout_is_reported_as_such(tmp_path, capsys):
