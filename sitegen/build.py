@@ -127,7 +127,19 @@ def gather(options: BuildOptions, errors: list[BuildError]) -> tuple[SiteConfig,
     states = [_post_state(post, config, options, cache, catdog_files, fingerprints, environment)
               for post in posts]
     fingerprints.save()
+    warn_orphan_entries(config, options)
     return config, states
+
+
+def warn_orphan_entries(config: SiteConfig, options: BuildOptions) -> None:
+    """A cache entry whose post file is gone is never used again: say so, delete nothing."""
+    if not options.freeze_dir.is_dir():
+        return
+    names = {path.stem for path in config.posts_dir.glob("*.md")}
+    for folder in sorted(options.freeze_dir.iterdir()):
+        if folder.is_dir() and not folder.name.startswith(".") and folder.name not in names:
+            log.warning("%s: cache entry of a post that no longer exists in %s; delete the "
+                        "folder if the post is gone for good.", folder, config.posts_dir)
 
 
 def _post_state(post: Post, config: SiteConfig, options: BuildOptions, cache: Cache,

@@ -104,9 +104,12 @@ def execute_notebook(
     tracker = _CellTracker(notebook, on_cell)
     client.on_cell_start = tracker.started
     start = time.monotonic()
-    with _kernel_environment(env):
+    kernel_log = workdir / "kernel.log"
+    # The kernel's own stderr (native libraries' start-up chatter, ipykernel's notices) goes to
+    # a log file, not the author's terminal; what cells write still lands in the notebook.
+    with _kernel_environment(env), open(kernel_log, "w") as kernel_stderr:
         try:
-            client.execute()
+            client.execute(stderr=kernel_stderr)
         except CellExecutionError as error:
             raise _cell_error(path, tracker, error) from None
         except CellTimeoutError as error:
@@ -117,7 +120,8 @@ def execute_notebook(
                            "it", error) from None
         except RuntimeError as error:  # jupyter_client: "Kernel didn't respond in 60 seconds"
             raise ExecutionError(path, f"the kernel {kernel_name!r} could not start: {error}. "
-                                 "Is ipykernel installed in this environment?", cell=0,
+                                 "Is ipykernel installed in this environment? Its log ends: "
+                                 + kernel_log.read_text()[-500:], cell=0,
                                  ename=type(error).__name__, evalue=str(error)) from None
     return Execution(notebook=notebook, duration_s=time.monotonic() - start)
 

@@ -168,3 +168,9 @@ results.record(test_accuracy=0.5''')
     manifest = json.loads((site / "_freeze/2026-01-02-reads-data/real/manifest.json").read_text())
     assert [Path(d["path"]).name for d in manifest["results"]["data"]] == ["data.bin"]
     assert status_line(site, capsys).endswith(": fresh")
+
+
+def test_a_cache_entry_without_its_post_is_reported(site, capsys, caplog):
+    (site / "posts/2026-01-02-reads-data.md").rename(site / "2026-01-02-reads-data.md")
+    status_line(site, capsys)
+    assert "2026-01-02-reads-data: cache entry of a post that no longer exists" in caplog.text
