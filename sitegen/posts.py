@@ -221,7 +221,8 @@ def read_layout(meta: dict, site: SiteConfig, path: Path, lines: dict[str, int])
 def read_mapping(meta: dict, key: str, path: Path, lines: dict[str, int]) -> dict:
     value = meta.get(key) or {}
     if not isinstance(value, Mapping):
-        raise PostError(path, f"`{key}` must be a mapping like `{{epochs: 1}}`. "
+        example = "{test_accuracy: \">= 0.9\"}" if key == "expect" else "{epochs: 1}"
+        raise PostError(path, f"`{key}` must be a mapping like `{example}`. "
                               f"Received: {value!r}", line=lines.get(key, 1))
     return dict(value)
 
@@ -318,4 +319,4 @@ def check_unique_permalink(post: Post, earlier: list[Post]) -> None:
     for other in earlier:
         if other.output_path == post.output_path:
             raise PostError(post.path, f"duplicate permalink {post.url}: {other.path} has the "
-                                       "same one; change the date, the file name or `slug:`")
+                                       "same one; change the date, the file name, `slug:` or `permalink:`")
