@@ -213,12 +213,15 @@ def needs_run(state: PostState, options: BuildOptions) -> bool:
 
 
 def execute_stale(states: list[PostState], options: BuildOptions, report: BuildReport,
-                  progress=None) -> None:
+                  progress_factory=None) -> None:
     """Runs every post that needs it (side by side with --jobs), storing each good result."""
     to_run = [state for state in states if needs_run(state, options)]
     if options.frozen and to_run:
         raise CacheError(None, "--frozen, but these posts would have to run:\n" + "\n".join(
             f"  {state.post.path}: {state.describe()}" for state in to_run))
+    for state in to_run:
+        warn_unknown_parameters(state)
+    progress = progress_factory(len(to_run)) if progress_factory and to_run else None
     for state in states:
         for warning in state.staleness.warnings:
             log.warning("%s: environment differs from the cached run: %s",
@@ -327,12 +330,7 @@ def build(options: BuildOptions, progress_factory=None) -> BuildReport:
     config, states = gather(options, report.errors)
     report.posts = len(states) + len(report.errors)
     check_force(states, options)
-    to_run = sum(needs_run(state, options) for state in states)
-    for state in states:
-        if needs_run(state, options):
-            warn_unknown_parameters(state)
-    progress = progress_factory(to_run) if progress_factory and to_run else None
-    execute_stale(states, options, report, progress)
+    execute_stale(states, options, report, progress_factory)
     write_site(config, states, options, report)
     if options.check:
         report.problems = check(config, states, options)

@@ -315,7 +315,7 @@ class FingerprintMemo:
     def save(self) -> None:
         if self.changed:
             self.memo_file.parent.mkdir(parents=True, exist_ok=True)
-            _write_atomically(self.memo_file, json.dumps(self.memo, indent=1, sort_keys=True))
+            write_atomically(self.memo_file, json.dumps(self.memo, indent=1, sort_keys=True))
 
     @staticmethod
     def _stat(path: Path) -> tuple[int, int, int]:
@@ -385,7 +385,7 @@ class Cache:
         target = self.entry_directory(post_path, mode).parent / f"{mode}.failed.json"
         target.parent.mkdir(parents=True, exist_ok=True)
         with self.lock():
-            _write_atomically(target, json.dumps(failure, indent=1, sort_keys=True))
+            write_atomically(target, json.dumps(failure, indent=1, sort_keys=True))
 
     def load_failure(self, post_path: Path, mode: str) -> dict[str, Any] | None:
         target = self.entry_directory(post_path, mode).parent / f"{mode}.failed.json"
@@ -433,9 +433,13 @@ def swap_directory(staging: Path, target: Path) -> None:
         shutil.rmtree(old, ignore_errors=True)
 
 
-def _write_atomically(path: Path, text: str) -> None:
+def write_atomically(path: Path, content: str | bytes) -> None:
+    """Writes a file so readers see the old content or the new, never a half-written file."""
     temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    temporary.write_text(text)
+    if isinstance(content, bytes):
+        temporary.write_bytes(content)
+    else:
+        temporary.write_text(content)
     os.replace(temporary, path)
 
 

@@ -27,6 +27,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from sitegen.cache import write_atomically
 from sitegen.config import SiteConfig
 from sitegen.exceptions import PostError, RenderError
 from sitegen.posts import Post
@@ -194,7 +195,8 @@ def _render_context(config: SiteConfig) -> str:
 
 
 SITEGEN_SOURCES = ("sitegen/render.py", "sitegen/feeds.py", "sitegen/cache.py",
-                   "sitegen/posts.py", "sitegen/build.py", "catdog/results.py")
+                   "sitegen/posts.py", "sitegen/build.py", "sitegen/incremental.py",
+                   "catdog/results.py")
 
 
 def _sources(*names: str) -> list[bytes]:
@@ -239,10 +241,8 @@ def _load_memo(memo_file: Path, context: str) -> dict[str, Any]:
 def _save_memo(memo_file: Path, context: str, posts: dict[str, Any]) -> None:
     try:
         memo_file.parent.mkdir(parents=True, exist_ok=True)
-        temporary = memo_file.with_name(f".{memo_file.name}.{os.getpid()}.tmp")
-        temporary.write_bytes(pickle.dumps({"context": context, "posts": posts},
-                                           protocol=pickle.HIGHEST_PROTOCOL))
-        os.replace(temporary, memo_file)
+        write_atomically(memo_file, pickle.dumps({"context": context, "posts": posts},
+                                                 protocol=pickle.HIGHEST_PROTOCOL))
     except (OSError, pickle.PicklingError) as error:
         log.warning("Cannot save the post memo %s: %s", memo_file, error)
 
