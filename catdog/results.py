@@ -67,17 +67,22 @@ def record(**values: Any) -> dict[str, Any]:
 
 
 def record_data_source(
-    path: str, *, files: int, bytes: int, fingerprint: str, kind: str = "file"
+    path: str, *, files: int, bytes: int, fingerprint: str, kind: str = "file",
+    name: str | None = None, url: str | None = None, env: str | None = None,
 ) -> None:
     """Records that this run read a data source, so the builder can tell when it changes.
 
-    `path` is a local path (relative paths are resolved) or a URL; `fingerprint` is a
-    content hash, e.g. `"sha256:..."`.
+    The data is known by its content: `fingerprint` (`"sha256:..."`, see `fingerprint`) is its
+    identity, `path` (a local path, relative ones resolved, or a URL) only where this run found
+    it. `name` (default: the path's base name), `url` (where anyone can download the same data)
+    and `env` (the environment variable that can point at a copy, e.g. `CATDOG_DATA`) tell
+    another machine how to recognise and supply it.
     """
     if "://" not in path:
         path = os.path.abspath(path)
     entry = {"path": path, "kind": kind, "files": int(files), "bytes": int(bytes),
-             "fingerprint": fingerprint}
+             "fingerprint": fingerprint, "name": name or os.path.basename(path.rstrip("/")),
+             "url": url, "env": env}
     _record["data"] = [d for d in _record["data"] if d["path"] != path] + [entry]
     _emit({"data": [entry]})
 

@@ -21,7 +21,9 @@ from typing import Any
 from catdog import results as catdog_results
 from sitegen import cache as cache_module
 from sitegen import incremental
-from sitegen.cache import Cache, Entry, FingerprintMemo, Staleness
+from sitegen.cache import Cache, Entry, Staleness
+from sitegen.datasources import FingerprintMemo
+from sitegen.files import swap_directory
 from sitegen.config import SiteConfig, load_config
 from sitegen.exceptions import BuildError, CacheError, ExecutionError, PostError
 from sitegen.posts import Post
@@ -82,8 +84,8 @@ class PostState:
             return "never run"
         if self.staleness.reasons:
             return "stale: " + "; ".join(self.staleness.reasons)
-        warnings = "; ".join(self.staleness.warnings)
-        return f"fresh ({warnings})" if warnings else "fresh"
+        notes = "; ".join(self.staleness.notes)
+        return f"fresh ({notes})" if notes else "fresh"
 
 
 @dataclass
@@ -219,13 +221,18 @@ def execute_stale(states: list[PostState], options: BuildOptions, report: BuildR
     if options.frozen and to_run:
         raise CacheError(None, "--frozen, but these posts would have to run:\n" + "\n".join(
             f"  {state.post.path}: {state.describe()}" for state in to_run))
+    for state in states:
+        for warning in state.staleness.warnings:
+            log.warning("%s: %s", state.post.path, warning)
+        for note in state.staleness.notes[:len(state.staleness.missing)]:
+            log.info("%s: %s", state.post.path, note)
+    for state in list(to_run):
+        if (error := missing_data_error(state)) is not None:
+            report.errors.append(error)
+            to_run.remove(state)
     for state in to_run:
         warn_unknown_parameters(state)
     progress = progress_factory(len(to_run)) if progress_factory and to_run else None
-    for state in states:
-        for warning in state.staleness.warnings:
-            log.warning("%s: environment differs from the cached run: %s",
-                        state.post.path, warning)
     with ThreadPoolExecutor(max_workers=max(1, options.jobs)) as pool:
         outcomes = pool.map(lambda s: _execute_one(s, options, progress), to_run)
         for state, error in zip(to_run, outcomes):
@@ -236,6 +243,27 @@ def execute_stale(states: list[PostState], options: BuildOptions, report: BuildR
     if progress:
         progress.close()
     report.from_cache += [s.name for s in states if s not in to_run and s.entry is not None]
+
+
+def missing_data_error(state: PostState) -> BuildError | None:
+    """A post about to re-run the same code on data this machine lacks fails now, not in cell 3.
+
+    Data with a URL is left to the post, which downloads it; local-only data stops the run
+    before any kernel starts, and the post's committed results stay published.
+    """
+    unchanged_code = state.entry is not None and state.entry.key.get("code") == state.key["code"]
+    for source in state.staleness.missing if unchanged_code else []:
+        if source.url:
+            log.warning("%s: %s is not on this machine; the post will download it from %s "
+                        "(other bytes than the recorded %s make a new result)", state.post.path,
+                        source.name, source.url, source.fingerprint[:15] + "…")
+    local_only = [source for source in state.staleness.missing if not source.url]
+    if not (unchanged_code and local_only):
+        return None
+    lines = [f"  {source.describe()} ({source.files} files, {source.bytes:,} bytes): "
+             f"{source.how_to_supply()}" for source in local_only]
+    return BuildError(state.post.path, "cannot run: the data it read is not on this machine:\n"
+                      + "\n".join(lines) + "\nIts committed results stay published.")
 
 
 def _execute_one(state: PostState, options: BuildOptions, progress) -> BuildError | None:
@@ -305,7 +333,7 @@ def write_site(config: SiteConfig, states: list[PostState], options: BuildOption
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    cache_module.swap_directory(staging, options.site_dir)
+    swap_directory(staging, options.site_dir)
 
 
 def check(config: SiteConfig, states: list[PostState], options: BuildOptions) -> list[str]:

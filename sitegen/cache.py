@@ -34,6 +34,9 @@ from typing import Any
 import nbformat
 
 from catdog import results as catdog_results
+from sitegen import datasources
+from sitegen.datasources import DataSource, FingerprintMemo
+from sitegen.files import swap_directory, write_atomically
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +71,10 @@ class Entry:
     def results(self) -> dict[str, Any]:
         return self.manifest["results"]
 
+    @property
+    def manifest_file(self) -> Path:
+        return self.directory / "manifest.json"
+
     @cached_property
     def notebook(self) -> nbformat.NotebookNode:
         # We wrote it with nbformat.write, which validated it; reading it back without a second
@@ -94,14 +101,22 @@ class Entry:
 
 @dataclass
 class Staleness:
-    """Why an entry cannot be used as it is (`reasons`), and what only deserves a warning."""
+    """Why an entry cannot be used as it is (`reasons`), and what only deserves a word.
+
+    `warnings` are environment differences; `missing` is the recorded data this machine does
+    not have, which leaves the results standing (they are known by content, not by place).
+    """
 
     reasons: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    missing: list[DataSource] = field(default_factory=list)
 
     @property
-    def is_fresh(self) -> bool:
-        return not self.reasons
+    def notes(self) -> list[str]:
+        """What `--status` says of an entry that is still used as it is."""
+        missing = [f"data not on this machine: {source.describe()}; results as recorded"
+                   for source in self.missing]
+        return missing + self.warnings
 
 
 def merge_outputs(post_notebook: nbformat.NotebookNode,
@@ -185,7 +200,16 @@ def stale_reasons(entry: Entry, key: Mapping[str, Any], *, root: Path,
     `environment` is this process's (`catdog.results.environment()`), read once per build.
     """
     staleness = Staleness(reasons=_key_differences(entry.key, key))
-    staleness.reasons += _data_differences(entry.results.get("data", []), root, fingerprints)
+    sources, unreadable = datasources.sources_of(entry.results, str(entry.manifest_file))
+    staleness.warnings += unreadable
+    for found in (datasources.locate(source, root, fingerprints) for source in sources):
+        if found.missing:
+            staleness.missing.append(found.source)
+            if strict:
+                staleness.reasons.append(f"data not on this machine: {found.source.describe()}"
+                                         " (--strict)")
+        elif not found.same:
+            staleness.reasons.append(f"data changed: {found.change()}")
     differences = _environment_differences(entry.results.get("environment", {}),
                                            environment or catdog_results.environment())
     if strict:
@@ -228,26 +252,6 @@ def _package_differences(old: Mapping[str, str], new: Mapping[str, str]) -> list
     return reasons
 
 
-def _data_differences(sources: list[dict], root: Path, fingerprints: FingerprintMemo):
-    reasons = []
-    for source in sources:
-        if "://" in source["path"]:
-            continue  # a URL: the downloaded copy is recorded as its own local source
-        path = resolve_data_path(source["path"], root)
-        shown = source["path"]
-        if not path.exists():
-            reasons.append(f"data missing: {shown}")
-            continue
-        files, size = fingerprints.stat(path)
-        if size != source["bytes"] or (path.is_dir() and files != source["files"]):
-            # For a folder catdog counts its files; for an archive it counts the images inside.
-            reasons.append(f"data changed: {shown} (size {source['bytes']} -> {size}"
-                           + (f", files {source['files']} -> {files})" if path.is_dir() else ")"))
-        elif fingerprints.fingerprint(path) != source["fingerprint"]:
-            reasons.append(f"data changed: {shown} (content differs, same size)")
-    return reasons
-
-
 def _environment_differences(recorded: Mapping[str, Any], current: Mapping[str, Any]):
     if not recorded:
         return []
@@ -256,73 +260,6 @@ def _environment_differences(recorded: Mapping[str, Any], current: Mapping[str, 
         for name in ENVIRONMENT_KEYS
         if name in recorded and recorded.get(name) != current.get(name)
     ]
-
-
-# --- data paths and fingerprints ------------------------------------------------------------
-
-
-def portable_path(path: str, root: Path) -> str:
-    """A data path as stored in a committed entry: relative to the repo when near it.
-
-    `../shared/data/x.zip` then means the same file in every clone that has `shared/` beside
-    it, wherever the clone lives. Paths elsewhere (a Keras cache) stay absolute.
-    """
-    if "://" in path:
-        return path
-    absolute = Path(path).resolve()
-    if absolute.is_relative_to(root.resolve().parent):
-        return os.path.relpath(absolute, root.resolve())
-    return str(absolute)
-
-
-def _is_inside(path: str, folder: Path) -> bool:
-    """True for data the run made itself in its working directory: an output, not an input."""
-    return "://" not in path and Path(path).resolve().is_relative_to(folder.resolve())
-
-
-def resolve_data_path(path: str, root: Path) -> Path:
-    return Path(path) if os.path.isabs(path) else (root / path).resolve()
-
-
-class FingerprintMemo:
-    """Content fingerprints remembered by (path, size, mtime), so a no-op build reads no data.
-
-    Kept in a local, uncommitted file: sizes and times are facts of this machine only.
-    """
-
-    def __init__(self, memo_file: Path):
-        self.memo_file = memo_file
-        self.changed = False
-        try:
-            self.memo = json.loads(memo_file.read_text())
-        except (OSError, ValueError):
-            self.memo = {}
-
-    def stat(self, path: Path) -> tuple[int, int]:
-        """(number of files, total bytes) of a file or folder, as catdog records them."""
-        return self._stat(path)[:2]
-
-    def fingerprint(self, path: Path) -> str:
-        stamp = list(self._stat(path))
-        remembered = self.memo.get(str(path))
-        if remembered and remembered["stamp"] == stamp:
-            return remembered["fingerprint"]
-        value = catdog_results.fingerprint(path)
-        self.memo[str(path)] = {"stamp": stamp, "fingerprint": value}
-        self.changed = True
-        return value
-
-    def save(self) -> None:
-        if self.changed:
-            self.memo_file.parent.mkdir(parents=True, exist_ok=True)
-            write_atomically(self.memo_file, json.dumps(self.memo, indent=1, sort_keys=True))
-
-    @staticmethod
-    def _stat(path: Path) -> tuple[int, int, int]:
-        files = catdog_results.data_files(path)
-        infos = [file.stat() for file in files]
-        return (len(infos), sum(i.st_size for i in infos),
-                max((i.st_mtime_ns for i in infos), default=0))
 
 
 # --- the store ------------------------------------------------------------------------------
@@ -362,8 +299,8 @@ class Cache:
               root: Path) -> Entry:
         """Writes a complete entry next to the old one, then swaps it in under a lock."""
         record = catdog_results.from_notebook(notebook)
-        record["data"] = [{**source, "path": portable_path(source["path"], root)}
-                          for source in record["data"] if not _is_inside(source["path"], workdir)]
+        record["data"] = [_portable(source, root) for source in record["data"]
+                          if not datasources.is_inside(source["path"], workdir)]
         manifest = {"format": FORMAT_VERSION, "key": dict(key), "run": dict(run),
                     "results": record}
         target = self.entry_directory(post_path, mode)
@@ -412,6 +349,14 @@ class Cache:
         return Path(tempfile.mkdtemp(prefix=f".{mode}-run-", dir=parent))
 
 
+def _portable(source: dict[str, Any], root: Path) -> dict[str, Any]:
+    """A data record as committed: named, and found at a path that means something elsewhere."""
+    path = source["path"]
+    if "://" in path:
+        return {"name": datasources.DataSource.from_record(source).name, **source}
+    return {"name": Path(path).name, **source, "path": datasources.portable_path(path, root)}
+
+
 def _copy_published_files(workdir: Path, destination: Path) -> None:
     """Top-level files only: sub-folders hold tools' scratch (a tuner's trials, say)."""
     for path in sorted(workdir.iterdir()):
@@ -420,27 +365,6 @@ def _copy_published_files(workdir: Path, destination: Path) -> None:
             target = destination / path.relative_to(workdir)
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(path, target)
-
-
-def swap_directory(staging: Path, target: Path) -> None:
-    """Replaces folder `target` by `staging`: readers see the old one or the new one, never half."""
-    old = None
-    if target.exists():
-        old = target.with_name(f".{target.name}-old-{os.getpid()}")
-        target.rename(old)
-    staging.rename(target)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
-
-
-def write_atomically(path: Path, content: str | bytes) -> None:
-    """Writes a file so readers see the old content or the new, never a half-written file."""
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    if isinstance(content, bytes):
-        temporary.write_bytes(content)
-    else:
-        temporary.write_text(content)
-    os.replace(temporary, path)
 
 
 def now_iso() -> str:

@@ -27,7 +27,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from sitegen.cache import write_atomically
+from sitegen.files import write_atomically
 from sitegen.config import SiteConfig
 from sitegen.exceptions import PostError, RenderError
 from sitegen.posts import Post

@@ -30,6 +30,7 @@ from pygments.lexers import get_lexer_by_name
 from pygments.util import ClassNotFound
 
 from catdog.results import MIME_TYPE, from_notebook
+from sitegen import datasources
 from sitegen.exceptions import RenderError
 
 log = logging.getLogger(__name__)
@@ -215,9 +216,14 @@ def is_quick(results: Mapping[str, Any], run: Mapping[str, Any] | None) -> bool:
 
 
 def post_record(post: Any, results: Mapping[str, Any], run: Mapping[str, Any] | None) -> dict:
-    """The post's results.json: where it is, what it recorded and how it ran."""
+    """The post's results.json: where it is, what it recorded and how it ran.
+
+    Data is given by identity (name, URL, fingerprint), never by the path of the machine
+    that ran the post.
+    """
+    sources, _ = datasources.sources_of(results, post.url)
     return {"url": post.url, "title": post.title, "date": post.date.isoformat(),
-            "values": results.get("values", {}), "data": results.get("data", []),
+            "values": results.get("values", {}), "data": [s.published() for s in sources],
             "environment": results.get("environment", {}), "run": dict(run or {})}
 
 
@@ -250,8 +256,14 @@ def summarize(results: Mapping[str, Any], run: Mapping[str, Any] | None) -> dict
 
 def data_fallback(data: list) -> str:
     """What the run read, from catdog's data records, when the post recorded no `data_source`."""
-    return "; ".join(f"{posixpath.basename(str(d.get('path', '')).rstrip('/'))} ({d.get('kind')})"
-                     for d in data)
+    sources, _ = datasources.sources_of({"data": data}, "the results")
+    return "; ".join(f"{source.name} ({source.kind})" for source in sources)
+
+
+def data_identity(data: list) -> str:
+    """Which bytes the run read, so a reader anywhere can check they have the same data."""
+    sources, _ = datasources.sources_of({"data": data}, "the results")
+    return "; ".join(source.describe() for source in sources)
 
 
 def run_facts(values: Mapping, env: Mapping, run: Mapping,
@@ -262,6 +274,7 @@ def run_facts(values: Mapping, env: Mapping, run: Mapping,
          if is_number(values.get("val_accuracy")) else ""),
         ("Device", str(values.get("device") or "")),
         ("Data", str(values.get("data_source") or data_fallback(data or []))),
+        ("Data fingerprint", data_identity(data or [])),
         ("Images", f"{values['image_count']:,}" if is_number(values.get("image_count")) else ""),
         ("Epochs", str(values.get("epochs") or "")),
         ("Training time", seconds(values["train_seconds"])

@@ -103,12 +103,13 @@ def test_data_size_change_is_a_cause(site, capsys):
 
 def test_data_content_change_of_same_size_is_a_cause(site, capsys):
     (site / "data.bin").write_bytes(b"abcdefghij")
-    assert status_line(site, capsys).endswith("(content differs, same size)")
+    assert "(content differs, same size: sha256:" in status_line(site, capsys)
 
 
-def test_missing_data_is_a_cause(site, capsys):
+def test_missing_data_is_a_note_and_a_cause_when_strict(site, capsys):
     (site / "data.bin").unlink()
-    assert "stale: data missing: " in status_line(site, capsys)
+    assert "fresh (data not on this machine: data.bin, sha256:" in status_line(site, capsys)
+    assert "stale: data not on this machine: " in status_line(site, capsys, "--strict")
 
 
 def test_environment_difference_warns_and_is_stale_when_strict(site, capsys):
