@@ -55,6 +55,11 @@ def parse_arguments(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("-p", "--parameter", action="append", default=[], metavar="NAME=VALUE",
                         help="override a parameter in every post (a Python literal, e.g. "
                              "-p epochs=5); may repeat")
+    parser.add_argument("--baseurl", metavar="PATH",
+                        help="override _config.yml's baseurl, e.g. /catdog-blog for a GitHub "
+                             "project page")
+    parser.add_argument("--url", metavar="URL",
+                        help="override _config.yml's url, e.g. https://you.github.io")
     parser.add_argument("--drafts", action="store_true", help="also build posts with draft: true")
     parser.add_argument("--serve", action="store_true",
                         help="serve _site/ on localhost and rebuild when posts or templates "
@@ -89,7 +94,13 @@ def make_options(args: argparse.Namespace):
     return BuildOptions(root=args.root, smoke=args.smoke, force=force, frozen=args.frozen,
                         strict=args.strict, check=args.check, jobs=args.jobs,
                         cell_timeout=args.timeout, parameters=parse_parameters(args.parameter),
-                        drafts=args.drafts)
+                        drafts=args.drafts, settings=config_overrides(args))
+
+
+def config_overrides(args: argparse.Namespace) -> dict[str, str]:
+    """`--baseurl` and `--url`, when given, win over `_config.yml`."""
+    return {name: value for name, value in (("baseurl", args.baseurl), ("url", args.url))
+            if value is not None}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -47,6 +47,7 @@ class BuildOptions:
     cell_timeout: int = 1800
     parameters: dict[str, Any] = field(default_factory=dict)  # overrides for every post
     drafts: bool = False
+    settings: dict[str, Any] = field(default_factory=dict)  # _config.yml values set by flags
 
     @property
     def mode(self) -> str:
@@ -118,7 +119,7 @@ class BuildReport:
 
 def gather(options: BuildOptions, errors: list[BuildError]) -> tuple[SiteConfig, list[PostState]]:
     """Reads every post and its cache entry, and works out which entries are stale."""
-    config = load_config(options.root)
+    config = load_config(options.root, options.settings)
     post_errors: list[PostError] = []
     posts = incremental.read_posts(config, options, post_errors)
     errors.extend(post_errors)

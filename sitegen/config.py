@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import re
 from dataclasses import dataclass, field
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -52,9 +53,10 @@ class SiteConfig:
         return self.root / "templates"
 
 
-def load_config(root: str | Path = ".") -> SiteConfig:
+def load_config(root: str | Path = ".", overrides: Mapping[str, Any] | None = None) -> SiteConfig:
     """Reads `_config.yml` under `root`; a missing file gives the defaults.
 
+    `overrides` win over the file (`build.py --baseurl /project`, as `jekyll build --baseurl`).
     Raises BuildError naming the file for bad YAML or an unknown or malformed setting.
     """
     root = Path(root)
@@ -65,7 +67,7 @@ def load_config(root: str | Path = ".") -> SiteConfig:
         if not isinstance(raw, dict):
             raise ValueError(f"it must hold a mapping of settings. "
                              f"Received: {type(raw).__name__}")
-        return make_config(raw, root)
+        return make_config({**raw, **(overrides or {})}, root)
     except (yaml.YAMLError, ValueError, TypeError) as error:
         raise BuildError(path, f"bad site settings: {error}") from None
 
