@@ -44,7 +44,7 @@ def parse_arguments(argv: list[str] | None = None) -> argparse.Namespace:
                         help="never execute: fail naming each stale or missing post and why")
     parser.add_argument("--strict", action="store_true",
                         help="treat a different environment (Python, Keras, backend, numpy "
-                             "versions) as stale instead of a warning")
+                             "versions), or recorded data missing here, as stale")
     parser.add_argument("--check", action="store_true",
                         help="after building, check every post's `expect:`, internal links "
                              "and images; exit non-zero listing each problem")
