@@ -49,7 +49,7 @@ def read_posts(config: SiteConfig, options, errors: list[PostError]) -> list[Pos
     memo_file = options.freeze_dir / ".local" / POST_MEMO
     context = _hash_parts([str(MEMO_VERSION), repr(config), *_versions(("jupytext", "nbformat",
                                                                           "pyyaml")),
-                           *_sources("sitegen/posts.py", "sitegen/checks.py", "sitegen/config.py")])
+                           *_builder_sources()])
     memo = _load_memo(memo_file, context)
     paths = sorted(config.posts_dir.glob("*.md"))
     stamps = {path: _file_stamp(path) for path in paths}
@@ -189,20 +189,22 @@ def _render_context(config: SiteConfig) -> str:
     templates = sorted(p for p in Path(config.templates_dir).rglob("*")
                        if p.is_file() and "__pycache__" not in p.parts)
     return _hash_parts([str(MEMO_VERSION), repr(config), sys.version,
-                        *_versions(RENDER_LIBRARIES), *_sources(*SITEGEN_SOURCES),
+                        *_versions(RENDER_LIBRARIES), *_builder_sources(),
                         *(f"{p.relative_to(config.templates_dir)}" for p in templates),
                         *(p.read_bytes() for p in templates)])
 
 
-SITEGEN_SOURCES = ("sitegen/render.py", "sitegen/feeds.py", "sitegen/cache.py",
-                   "sitegen/posts.py", "sitegen/build.py", "sitegen/incremental.py",
-                   "catdog/results.py")
+def _builder_sources() -> list[str]:
+    """The hash of every source file of the builder and of the results record it reads: a
+    changed renderer, parser or record reader must parse and render everything again.
 
+    Derived from the packages themselves (not a hand-kept list, which drifts)."""
+    from sitegen.cache import package_hashes
 
-def _sources(*names: str) -> list[bytes]:
-    """The builder's own source files (a changed renderer must re-render every page)."""
     root = Path(__file__).resolve().parents[1]
-    return [(root / name).read_bytes() if (root / name).is_file() else b"" for name in names]
+    hashes = {**package_hashes(root / "sitegen"), **package_hashes(root / "catdog")}
+    return [f"{name}:{digest}" for name, digest in sorted(hashes.items())
+            if name.startswith("sitegen/") or name == "catdog/results.py"]
 
 
 def _versions(distributions: tuple[str, ...]) -> list[str]:
