@@ -22,7 +22,6 @@ import fcntl
 import hashlib
 import json
 import logging
-import os
 import shutil
 import tempfile
 from collections.abc import Iterator, Mapping
@@ -83,20 +82,19 @@ class Entry:
 
         return reads((self.directory / "notebook.ipynb").read_text())
 
-    def with_prose_of(self, post_notebook: nbformat.NotebookNode) -> "Entry":
-        """This entry as the post reads now: its current prose and cell tags, the run's outputs.
-
-        The key covers code cells only, so an entry stays fresh while prose changes; the page
-        must still show today's prose.
-        """
-        view = Entry(self.directory, self.manifest)
-        view.notebook = merge_outputs(post_notebook, self.notebook)
-        return view
-
     @property
-    def files(self) -> list[Path]:
+    def files(self) -> dict[str, Path]:
+        """The files the post wrote, by the name they are published under beside its page."""
         folder = self.directory / "files"
-        return sorted(p for p in folder.rglob("*") if p.is_file()) if folder.is_dir() else []
+        paths = sorted(p for p in folder.rglob("*") if p.is_file()) if folder.is_dir() else []
+        return {path.relative_to(folder).as_posix(): path for path in paths}
+
+    def stamp(self) -> list[str | bytes]:
+        """Everything the entry consists of, cheaply: a different stamp is a different entry."""
+        files = [f"{name}:{path.stat().st_size}:{path.stat().st_mtime_ns}"
+                 for name, path in self.files.items()]
+        return [str(self.directory), self.manifest_file.read_bytes(),
+                (self.directory / "notebook.ipynb").read_bytes(), *files]
 
 
 @dataclass
@@ -117,35 +115,6 @@ class Staleness:
         missing = [f"data not on this machine: {source.describe()}; results as recorded"
                    for source in self.missing]
         return missing + self.warnings
-
-
-def merge_outputs(post_notebook: nbformat.NotebookNode,
-                  executed: nbformat.NotebookNode) -> nbformat.NotebookNode:
-    """The post's cells, each code cell carrying the outputs of its executed twin.
-
-    Cells injected by the build (parameters) stay right after the cell they followed.
-    """
-    ran = [cell for cell in executed.cells if cell.cell_type == "code"]
-    twins = [cell for cell in ran if not _is_injected(cell)]
-    injected_after = {id(ran[i - 1]): cell for i, cell in enumerate(ran) if _is_injected(cell)}
-    cells, twin_of = [], iter(twins)
-    for cell in post_notebook.cells:
-        if cell.cell_type != "code":
-            cells.append(cell)
-            continue
-        twin = next(twin_of)
-        merged = nbformat.from_dict(dict(cell))
-        merged.outputs, merged.execution_count = twin.outputs, twin.execution_count
-        cells.append(merged)
-        if id(twin) in injected_after:
-            cells.append(injected_after[id(twin)])
-    notebook = nbformat.from_dict(dict(executed))
-    notebook.cells = cells
-    return notebook
-
-
-def _is_injected(cell) -> bool:
-    return "injected-parameters" in cell.metadata.get("tags", [])
 
 
 # --- the key -------------------------------------------------------------------------------

@@ -122,34 +122,17 @@ def render_posts(published: list, config: SiteConfig, options, staging: Path,
 
 def _render_one(state, config: SiteConfig, staging: Path) -> list[str] | RenderError:
     """Renders one post; the files written, relative to `staging`, or why it could not."""
-    from sitegen import render
+    from sitegen import assembly, render
 
     env = _environment_for(config.templates_dir)
-    entry = published_entry(state)
+    content = assembly.assemble(state.post.notebook, state.entry, state.key)
     try:
-        paths = render.render_post(state.post, entry, config, env, staging)
+        paths = render.render_post(state.post, content, config, env, staging)
     except RenderError as error:
         return error
-    copy_entry_files(state.post, entry, staging)
-    paths += [staging / state.post.asset_dir / p.relative_to(entry.directory / "files")
-              for p in entry.files]
+    paths += assembly.copy_files(content, staging / state.post.asset_dir)
     root = staging.resolve()
     return sorted({Path(p).resolve().relative_to(root).as_posix() for p in paths})
-
-
-def published_entry(state):
-    """The entry with today's prose; a post whose code changed and failed shows its last run."""
-    if state.entry.key.get("code") == state.key["code"]:
-        return state.entry.with_prose_of(state.post.notebook)
-    return state.entry
-
-
-def copy_entry_files(post: Post, entry, site_dir: Path) -> None:
-    """Files the post wrote (its CSV, say) are published beside its page."""
-    for path in entry.files:
-        target = site_dir / post.asset_dir / path.relative_to(entry.directory / "files")
-        target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(path, target)
 
 
 @functools.lru_cache(maxsize=4)
@@ -173,15 +156,11 @@ def _link_files(files: list[str], old_site: Path, staging: Path) -> bool:
     return True
 
 
-def _page_stamp(state: PostState, common: str) -> str:
+def _page_stamp(state, common: str) -> str:
     """Everything one page is made from: a different stamp means render it again."""
-    entry = state.entry
-    files = [f"{p.relative_to(entry.directory)}:{p.stat().st_size}:{p.stat().st_mtime_ns}"
-             for p in entry.files]
-    return _hash_parts([common, str(state.post.path), str(entry.directory),
-                        json.dumps(state.key, sort_keys=True, default=str),
-                        state.post.path.read_bytes(), (entry.directory / "manifest.json").read_bytes(),
-                        (entry.directory / "notebook.ipynb").read_bytes(), *files])
+    return _hash_parts([common, str(state.post.path), json.dumps(state.key, sort_keys=True,
+                                                                 default=str),
+                        state.post.path.read_bytes(), *state.entry.stamp()])
 
 
 def _render_context(config: SiteConfig) -> str:

@@ -1,0 +1,78 @@
+"""One page's content, assembled in one place: today's post, its cached run, the files it wrote.
+
+The cache stores and loads runs; the renderer turns content into HTML. Between them, this module
+decides what a page shows. The key covers code cells only, so an entry stays fresh while the
+prose changes, and the page must show today's prose with the run's outputs; a post whose code
+changed since its last good run (and failed, or is not re-run under `--frozen`) shows that run
+as it was.
+"""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import nbformat
+
+from sitegen.cache import Entry
+
+
+@dataclass
+class PageContent:
+    """What a page is made of (the renderer's `Executed`): a notebook, the run's record and
+    facts, and the files published beside the page."""
+
+    notebook: nbformat.NotebookNode
+    results: dict[str, Any]
+    run: dict[str, Any]
+    files: dict[str, Path] = field(default_factory=dict)
+
+
+def assemble(post_notebook: nbformat.NotebookNode, entry: Entry,
+             key: dict[str, Any]) -> PageContent:
+    """The page of a post whose run is `entry`, given the post as it reads today and its key."""
+    same_code = entry.key.get("code") == key["code"]
+    notebook = merge_outputs(post_notebook, entry.notebook) if same_code else entry.notebook
+    return PageContent(notebook, entry.results, entry.run, entry.files)
+
+
+def copy_files(content: PageContent, asset_dir: Path) -> list[Path]:
+    """Publishes the files the post wrote (its CSV, say) into `asset_dir`, beside its page."""
+    written = []
+    for name, path in content.files.items():
+        target = asset_dir / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(path, target)
+        written.append(target)
+    return written
+
+
+def merge_outputs(post_notebook: nbformat.NotebookNode,
+                  executed: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """The post's cells, each code cell carrying the outputs of its executed twin.
+
+    Cells injected by the build (parameters) stay right after the cell they followed.
+    """
+    ran = [cell for cell in executed.cells if cell.cell_type == "code"]
+    twins = [cell for cell in ran if not _is_injected(cell)]
+    injected_after = {id(ran[i - 1]): cell for i, cell in enumerate(ran) if _is_injected(cell)}
+    cells, twin_of = [], iter(twins)
+    for cell in post_notebook.cells:
+        if cell.cell_type != "code":
+            cells.append(cell)
+            continue
+        twin = next(twin_of)
+        merged = nbformat.from_dict(dict(cell))
+        merged.outputs, merged.execution_count = twin.outputs, twin.execution_count
+        cells.append(merged)
+        if id(twin) in injected_after:
+            cells.append(injected_after[id(twin)])
+    notebook = nbformat.from_dict(dict(executed))
+    notebook.cells = cells
+    return notebook
+
+
+def _is_injected(cell) -> bool:
+    return "injected-parameters" in cell.metadata.get("tags", [])
