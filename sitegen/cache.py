@@ -38,7 +38,6 @@ from catdog import results as catdog_results
 log = logging.getLogger(__name__)
 
 FORMAT_VERSION = 1
-MODES = ("real", "smoke")
 
 # Files a post writes at the top of its working directory that are kept with its entry and published
 # beside its page. Anything else (model checkpoints, extracted data) stays out of the cache.
@@ -98,10 +97,6 @@ class Staleness:
 
     reasons: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
-
-    @property
-    def is_fresh(self) -> bool:
-        return not self.reasons
 
 
 def merge_outputs(post_notebook: nbformat.NotebookNode,

@@ -31,6 +31,7 @@ from sitegen.cache import write_atomically
 from sitegen.config import SiteConfig
 from sitegen.exceptions import PostError, RenderError
 from sitegen.posts import Post
+from sitegen.state import PostState
 
 log = logging.getLogger(__name__)
 
