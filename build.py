@@ -115,6 +115,9 @@ def main(argv: list[str] | None = None) -> int:
     except BuildError as error:  # the build stopped: a bad setting, --frozen, Ctrl-C...
         error.show()
         return error.exit_code
+    except KeyboardInterrupt:  # Ctrl-C outside a build (--status): nothing was being written
+        print("interrupted", file=sys.stderr)
+        return 130
     report.show()
     return report.exit_code
 

@@ -27,8 +27,8 @@ from sitegen import cache as cache_module
 from sitegen import incremental
 from sitegen.cache import Cache, FingerprintMemo, Staleness
 from sitegen.config import SiteConfig, load_config
-from sitegen.exceptions import BuildError, CacheError, ExecutionError, Interrupted, PostError
-from sitegen.exceptions import Stopped
+from sitegen.exceptions import (BuildError, CacheError, ExecutionError, Interrupted, PostError,
+                                Stopped)
 from sitegen.interrupt import StopRequest, stop_on_signals
 from sitegen.posts import Post
 from sitegen.state import BuildOptions, BuildReport, PostState, kernel_name
@@ -159,14 +159,15 @@ def execute_stale(states: list[PostState], options: BuildOptions, report: BuildR
             log.warning("%s: environment differs from the cached run: %s",
                         state.post.path, warning)
     progress = progress_factory(len(to_run)) if progress_factory and to_run else None
+    stop = stop if stop is not None else StopRequest()
     halt = threading.Event()  # tells the workers to stop; set on a stop request or an error
     try:
         with ThreadPoolExecutor(max_workers=max(1, options.jobs)) as pool:
             try:
                 running = [pool.submit(run_post, state, options, halt, progress)
                            for state in to_run]
-                for outcome in _outcomes_until_stopped(running, stop or StopRequest(), halt,
-                                                       options.root, progress):
+                for outcome in _outcomes_until_stopped(running, stop, halt, options.root,
+                                                       progress):
                     record_outcome(outcome, options, report, progress)
             except BaseException:
                 halt.set()  # no kernel outlives the build, whatever went wrong
