@@ -56,6 +56,7 @@ def serve(options: BuildOptions, port: int = 8000, poll_seconds: float = 1.0) ->
         handler = functools.partial(_SiteHandler, site_dir=options.site_dir)
         server = http.server.ThreadingHTTPServer(("127.0.0.1", port), handler)
         threading.Thread(target=server.serve_forever, daemon=True).start()
+        port = server.server_address[1]  # the one the system chose for --port 0
         print(f"Serving {options.site_dir} on http://127.0.0.1:{port}/ (Ctrl-C to stop)",
               flush=True)
         seen = source_times(options.root)
