@@ -30,6 +30,8 @@ def positive_int(text: str) -> int:
 
 
 def parse_arguments(argv: list[str] | None = None) -> argparse.Namespace:
+    from sitegen.state import DEFAULT_CELL_TIMEOUT
+
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--status", action="store_true",
@@ -50,8 +52,8 @@ def parse_arguments(argv: list[str] | None = None) -> argparse.Namespace:
                              "and images; exit non-zero listing each problem")
     parser.add_argument("--jobs", "-j", type=positive_int, default=1, metavar="N",
                         help="execute up to N posts side by side (default 1)")
-    parser.add_argument("--timeout", type=positive_int, default=1800, metavar="SECONDS",
-                        help="per-cell timeout (default 1800)")
+    parser.add_argument("--timeout", type=positive_int, default=DEFAULT_CELL_TIMEOUT,
+                        metavar="SECONDS", help=f"per-cell timeout (default {DEFAULT_CELL_TIMEOUT})")
     parser.add_argument("-p", "--parameter", action="append", default=[], metavar="NAME=VALUE",
                         help="override a parameter in every post (a Python literal, e.g. "
                              "-p epochs=5); may repeat")
@@ -86,7 +88,7 @@ def parse_parameters(pairs: list[str]) -> dict:
 
 
 def make_options(args: argparse.Namespace):
-    from sitegen.build import BuildOptions
+    from sitegen.state import BuildOptions
 
     force = args.force
     if isinstance(force, str):
@@ -121,17 +123,14 @@ def main(argv: list[str] | None = None) -> int:
             from sitegen.serve import serve
             return serve(options, port=args.port)
         report = builder.build(options, progress_factory=Progress)
-    except BuildError as error:
-        print(f"build.py: {error}", file=sys.stderr)
-        return 1
-    for error in report.errors:
-        print(f"FAILED {error}", file=sys.stderr)
-        if getattr(error, "traceback", ""):
-            print(error.traceback, file=sys.stderr)
-    for problem in report.problems:
-        print(f"CHECK {problem}", file=sys.stderr)
-    print(report.summary())
-    return 1 if report.failed else 0
+    except BuildError as error:  # the build stopped: a bad setting, --frozen, Ctrl-C...
+        error.show()
+        return error.exit_code
+    except KeyboardInterrupt:  # Ctrl-C outside a build (--status): nothing was being written
+        print("interrupted", file=sys.stderr)
+        return 130
+    report.show()
+    return report.exit_code
 
 
 if __name__ == "__main__":

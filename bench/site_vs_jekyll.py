@@ -58,7 +58,8 @@ sys.path.insert(0, str(ROOT))
 
 from catdog import results as catdog_results  # noqa: E402
 from sitegen import cache as cache_module  # noqa: E402
-from sitegen.build import KERNEL, BuildOptions, injected_parameters  # noqa: E402
+from sitegen.build import injected_parameters  # noqa: E402
+from sitegen.state import DEFAULT_KERNEL as KERNEL, BuildOptions  # noqa: E402
 from sitegen.config import load_config  # noqa: E402
 from sitegen.posts import read_post  # noqa: E402
 

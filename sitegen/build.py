@@ -8,110 +8,37 @@ never leaves half a site.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import shutil
+import signal
 import tempfile
+import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from collections.abc import Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from catdog import results as catdog_results
 from sitegen import cache as cache_module
 from sitegen import incremental
-from sitegen.cache import Cache, Entry, Staleness
+from sitegen.cache import Cache, Staleness
 from sitegen.datasources import FingerprintMemo
 from sitegen.files import swap_directory
 from sitegen.config import SiteConfig, load_config
-from sitegen.exceptions import BuildError, CacheError, ExecutionError, PostError
+from sitegen.exceptions import (BuildError, CacheError, ExecutionError, Interrupted, PostError,
+                                Stopped)
+from sitegen.interrupt import StopRequest, stop_on_signals
 from sitegen.posts import Post
+from sitegen.state import BuildOptions, BuildReport, PostState, kernel_name
 
 log = logging.getLogger(__name__)
 
-KERNEL = "python3"
-
-
-@dataclass
-class BuildOptions:
-    """Every choice a build makes; `build.py`'s flags map onto these one to one."""
-
-    root: Path = Path(".")
-    smoke: bool = False  # inject quick-run parameters; cached apart from real runs
-    force: bool | frozenset[str] = False  # True, or the post names (file stems) to re-run
-    frozen: bool = False  # never execute; fail naming every stale or missing post
-    strict: bool = False  # an environment difference makes a post stale, not just a warning
-    check: bool = False  # check expectations, links and images in the built site
-    jobs: int = 1
-    cell_timeout: int = 1800
-    parameters: dict[str, Any] = field(default_factory=dict)  # overrides for every post
-    drafts: bool = False
-    settings: dict[str, Any] = field(default_factory=dict)  # _config.yml values set by flags
-
-    @property
-    def mode(self) -> str:
-        return "smoke" if self.smoke else "real"
-
-    @property
-    def site_dir(self) -> Path:
-        return self.root / "_site"
-
-    @property
-    def freeze_dir(self) -> Path:
-        return self.root / "_freeze"
-
-
-@dataclass
-class PostState:
-    """One post, its cache entry and what the build must do with it."""
-
-    post: Post
-    key: dict[str, Any]
-    parameters: dict[str, Any]
-    entry: Entry | None
-    staleness: Staleness
-    failure: dict[str, Any] | None
-
-    @property
-    def name(self) -> str:
-        return self.post.path.stem
-
-    def describe(self) -> str:
-        """The `--status` line: fresh, never run, failed last time, or stale with every cause."""
-        if self.failure is not None and self.failure.get("key") == self.key:
-            return f"failed last time ({self.failure['summary']})"
-        if self.entry is None:
-            return "never run"
-        if self.staleness.reasons:
-            return "stale: " + "; ".join(self.staleness.reasons)
-        notes = "; ".join(self.staleness.notes)
-        return f"fresh ({notes})" if notes else "fresh"
-
-
-@dataclass
-class BuildReport:
-    """What a build did; `build.py` prints `summary()` and exits non-zero if `failed`."""
-
-    posts: int = 0
-    executed: list[str] = field(default_factory=list)
-    from_cache: list[str] = field(default_factory=list)
-    errors: list[BuildError] = field(default_factory=list)
-    problems: list[str] = field(default_factory=list)  # from --check
-    seconds: float = 0.0
-
-    @property
-    def failed(self) -> bool:
-        return bool(self.errors or self.problems)
-
-    def summary(self) -> str:
-        posts = f"{self.posts} post" + ("" if self.posts == 1 else "s")
-        text = (f"Processed {posts} ({len(self.executed)} executed, "
-                f"{len(self.from_cache)} from cache, {len(self.errors)} failed) "
-                f"in {self.seconds:.2f} s")
-        if self.problems:
-            text += f"; {len(self.problems)} check problems"
-        return text
+STOP_WAIT_S = 30  # after a stop request, how long to wait for running posts to shut down
+POLL_S = 0.2  # how often the main thread looks for a stop request while posts run
 
 
 # --- gathering -----------------------------------------------------------------------------
@@ -149,8 +76,8 @@ def _post_state(post: Post, config: SiteConfig, options: BuildOptions, cache: Ca
                 catdog_files: dict[str, str], fingerprints: FingerprintMemo,
                 environment: dict[str, Any]) -> PostState:
     parameters = injected_parameters(post, config, options)
-    key = cache_module.make_key(post.notebook, kernel=KERNEL, parameters=parameters,
-                                catdog_files=catdog_files)
+    key = cache_module.make_key(post.notebook, kernel=kernel_name(post.notebook),
+                                parameters=parameters, catdog_files=catdog_files)
     entry = cache.load(post.path, options.mode)
     staleness = (cache_module.stale_reasons(entry, key, root=options.root,
                                             fingerprints=fingerprints, environment=environment,
@@ -216,8 +143,13 @@ def needs_run(state: PostState, options: BuildOptions) -> bool:
 
 
 def execute_stale(states: list[PostState], options: BuildOptions, report: BuildReport,
-                  progress_factory=None) -> None:
-    """Runs every post that needs it (side by side with --jobs), storing each good result."""
+                  progress_factory=None, stop: StopRequest | None = None) -> None:
+    """Runs every post that needs it (side by side with --jobs), storing each good result.
+
+    Workers only run posts and return what happened; this thread alone stores entries and
+    updates `states` and `report`. Once `stop` is set, no post starts, the running ones stop
+    their kernels, nothing more is stored, and Interrupted says where each post was.
+    """
     to_run = [state for state in states if needs_run(state, options)]
     if options.frozen and to_run:
         raise CacheError(None, "--frozen, but these posts would have to run:\n" + "\n".join(
@@ -234,15 +166,22 @@ def execute_stale(states: list[PostState], options: BuildOptions, report: BuildR
     for state in to_run:
         warn_unknown_parameters(state)
     progress = progress_factory(len(to_run)) if progress_factory and to_run else None
-    with ThreadPoolExecutor(max_workers=max(1, options.jobs)) as pool:
-        outcomes = pool.map(lambda s: _execute_one(s, options, progress), to_run)
-        for state, error in zip(to_run, outcomes):
-            if error is None:
-                report.executed.append(state.name)
-            else:
-                report.errors.append(error)
-    if progress:
-        progress.close()
+    stop = stop if stop is not None else StopRequest()
+    halt = threading.Event()  # tells the workers to stop; set on a stop request or an error
+    try:
+        with ThreadPoolExecutor(max_workers=max(1, options.jobs)) as pool:
+            try:
+                running = [pool.submit(run_post, state, options, halt, progress)
+                           for state in to_run]
+                for outcome in _outcomes_until_stopped(running, stop, halt, options.root,
+                                                       progress):
+                    record_outcome(outcome, options, report, progress)
+            except BaseException:
+                halt.set()  # no kernel outlives the build, whatever went wrong
+                raise
+    finally:
+        if progress:
+            progress.close()
     report.from_cache += [s.name for s in states if s not in to_run and s.entry is not None]
 
 
@@ -267,39 +206,88 @@ def missing_data_error(state: PostState) -> BuildError | None:
                       + "\n".join(lines) + "\nIts committed results stay published.")
 
 
-def _execute_one(state: PostState, options: BuildOptions, progress) -> BuildError | None:
-    """Executes one post; on success its entry is replaced, on failure only a note is added."""
+def _outcomes_until_stopped(running: list[Future], stop: StopRequest, halt: threading.Event,
+                            root: Path, progress) -> Iterator[RunOutcome]:
+    """Each finished run's outcome as it comes. On a stop request, halts the workers, waits
+    for their kernels to shut down, and raises Interrupted saying where each post was."""
+    pending: set[Future] = set(running)
+    while pending and not stop.is_set():
+        done, pending = wait(pending, timeout=POLL_S, return_when=FIRST_COMPLETED)
+        yield from (future.result() for future in sorted(done, key=running.index))
+    if not stop.is_set():
+        return
+    halt.set()
+    for future in pending:
+        future.cancel()  # not started yet: never starts
+    wait(pending, timeout=STOP_WAIT_S)
+    stopped = [future.result() for future in running
+               if future in pending and future.done() and not future.cancelled()]
+    for outcome in stopped:  # nothing of theirs is stored, not even a failure note
+        shutil.rmtree(outcome.workdir, ignore_errors=True)
+        with contextlib.suppress(OSError):  # the post's folder, if this run made it
+            outcome.workdir.parent.rmdir()
+        if progress:
+            progress.post_finished(outcome.state.name, ok=False, label="interrupted")
+    raise Interrupted(stop.signum or signal.SIGINT, ", ".join(
+        outcome.error.where(_shown(outcome.error.path, root)) for outcome in stopped
+        if isinstance(outcome.error, Stopped)) or "while running posts")
+
+
+@dataclass
+class RunOutcome:
+    """What running one post gave: an executed notebook, or the error that stopped it."""
+
+    state: PostState
+    workdir: Path
+    ran_at: str
+    execution: Any = None  # sitegen.execute.Execution
+    error: BuildError | None = None
+
+
+def run_post(state: PostState, options: BuildOptions, halt: threading.Event,
+             progress) -> RunOutcome:
+    """Runs one post in its own kernel and working directory; changes no shared state."""
     from sitegen.execute import execute_notebook, inject_parameters  # starts no kernel yet
 
-    cache = Cache(options.freeze_dir)
-    workdir = cache.workdir(state.post.path, options.mode)
-    ran_at = cache_module.now_iso()
+    workdir = Cache(options.freeze_dir).workdir(state.post.path, options.mode)
+    outcome = RunOutcome(state, workdir, ran_at=cache_module.now_iso())
     if progress:
         progress.post_started(state.name)
-    ok = False
     try:
-        execution = execute_notebook(
+        outcome.execution = execute_notebook(
             inject_parameters(state.post.notebook, state.parameters),
-            path=state.post.path, workdir=workdir, kernel_name=KERNEL,
-            cell_timeout=options.cell_timeout, env=kernel_environment(options),
+            path=state.post.path, workdir=workdir, kernel_name=state.kernel,
+            cell_timeout=options.cell_timeout, env=kernel_environment(options), stop=halt,
             on_cell=(lambda k, n: progress.cell_started(state.name, k, n)) if progress else None,
         )
-        run = {"mode": options.mode, "ran_at": ran_at, "duration_s": round(execution.duration_s, 1),
-               "parameters": state.parameters, "kernel": KERNEL}
-        state.entry = cache.store(state.post.path, options.mode, notebook=execution.notebook,
-                                  key=state.key, run=run, workdir=workdir, root=options.root)
-        state.staleness = Staleness()
-        ok = True
-    except ExecutionError as error:  # the report carries it; build.py shows it once
-        log.info("%s", error)
-        cache.store_failure(state.post.path, options.mode, key=state.key, error=str(error),
-                            summary=error.summary())
-        return error
+    except (ExecutionError, Stopped) as error:
+        outcome.error = error
+    return outcome
+
+
+def record_outcome(outcome: RunOutcome, options: BuildOptions, report: BuildReport,
+                   progress) -> None:
+    """Stores a good run as the post's entry, or a failure note beside its last good entry."""
+    state, cache = outcome.state, Cache(options.freeze_dir)
+    try:
+        if outcome.error is None:
+            run = {"mode": options.mode, "ran_at": outcome.ran_at,
+                   "duration_s": round(outcome.execution.duration_s, 1),
+                   "parameters": state.parameters, "kernel": state.kernel}
+            state.entry = cache.store(state.post.path, options.mode,
+                                      notebook=outcome.execution.notebook, key=state.key,
+                                      run=run, workdir=outcome.workdir, root=options.root)
+            state.staleness = Staleness()
+            report.executed.append(state.name)
+        else:  # the report carries it; build.py shows it once
+            log.info("%s", outcome.error)
+            cache.store_failure(state.post.path, options.mode, key=state.key,
+                                error=str(outcome.error), summary=outcome.error.summary())
+            report.errors.append(outcome.error)
     finally:
-        shutil.rmtree(workdir, ignore_errors=True)
+        shutil.rmtree(outcome.workdir, ignore_errors=True)
         if progress:
-            progress.post_finished(state.name, ok=ok)
-    return None
+            progress.post_finished(state.name, ok=outcome.error is None)
 
 
 def kernel_environment(options: BuildOptions) -> dict[str, str]:
@@ -316,11 +304,12 @@ def kernel_environment(options: BuildOptions) -> dict[str, str]:
 
 
 def write_site(config: SiteConfig, states: list[PostState], options: BuildOptions,
-               report: BuildReport) -> None:
+               report: BuildReport, stop: StopRequest | None = None) -> None:
     """Renders every post that has an entry, then the index, tags, feed and sitemap.
 
-    Everything goes into a new folder beside `_site/`, swapped in only when complete. A post
-    whose page cannot be rendered keeps its previous page, and the error joins the report.
+    Everything goes into a new folder beside `_site/`, swapped in only when complete (and not
+    at all once a stop is asked for). A post whose page cannot be rendered keeps its previous
+    page, and the error joins the report.
     """
     from sitegen import feeds, render
 
@@ -331,6 +320,8 @@ def write_site(config: SiteConfig, states: list[PostState], options: BuildOption
         env = render.make_environment(config.templates_dir)
         pages = incremental.render_posts(published, config, options, staging, report.errors)
         feeds.render_listings(pages, config, env, staging)
+        if stop is not None:
+            stop.check("while writing the site")
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
@@ -345,23 +336,30 @@ def check(config: SiteConfig, states: list[PostState], options: BuildOptions) ->
     for state in states:
         values = state.entry.results.get("values", {}) if state.entry else {}
         problems += [f"{state.post.path}: {problem}"
-                     for problem in checks.check_expectations(state.post, values)]
+                     for problem in checks.check_expectations(state.post.expect, values)]
     return problems + checks.check_site(options.site_dir, config.baseurl)
 
 
 # --- the build -----------------------------------------------------------------------------
 
 
-def build(options: BuildOptions, progress_factory=None) -> BuildReport:
-    """Gathers, executes what is stale, writes the site, and checks it if asked."""
+def build(options: BuildOptions, progress_factory=None,
+          stop: StopRequest | None = None) -> BuildReport:
+    """Gathers, executes what is stale, writes the site, and checks it if asked.
+
+    Ctrl-C or SIGTERM (or `stop` being set) raises Interrupted at the next safe point, with
+    `_site/` and every cache entry as they were.
+    """
     start = time.monotonic()
     report = BuildReport()
-    config, states = gather(options, report.errors)
-    report.posts = len(states) + len(report.errors)
-    check_force(states, options)
-    execute_stale(states, options, report, progress_factory)
-    write_site(config, states, options, report)
-    if options.check:
-        report.problems = check(config, states, options)
+    with stop_on_signals(stop) as stop:
+        config, states = gather(options, report.errors)
+        report.posts = len(states) + len(report.errors)
+        stop.check("while reading the posts")
+        check_force(states, options)
+        execute_stale(states, options, report, progress_factory, stop)
+        write_site(config, states, options, report, stop)
+        if options.check:  # the site is out: a stop request now changes nothing
+            report.problems = check(config, states, options)
     report.seconds = time.monotonic() - start
     return report

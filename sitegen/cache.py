@@ -40,7 +40,6 @@ from sitegen.files import swap_directory, write_atomically
 log = logging.getLogger(__name__)
 
 FORMAT_VERSION = 1
-MODES = ("real", "smoke")
 
 # Files a post writes at the top of its working directory that are kept with its entry and published
 # beside its page. Anything else (model checkpoints, extracted data) stays out of the cache.

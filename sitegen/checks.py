@@ -11,13 +11,11 @@ import logging
 import operator
 import posixpath
 import re
+from collections.abc import Mapping
 from html.parser import HTMLParser
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import unquote, urlsplit
-
-if TYPE_CHECKING:
-    from sitegen.posts import Post
 
 log = logging.getLogger(__name__)
 
@@ -40,13 +38,15 @@ def parse_expectation(condition: Any) -> tuple[str, float]:
     return match.group(1) or "==", float(match.group(2))
 
 
-def check_expectations(post: Post, values: dict[str, Any]) -> list[str]:
-    """One message per unmet `expect:` entry of the post; a value never recorded is unmet.
+def check_expectations(expect: Mapping[str, Any], values: dict[str, Any]) -> list[str]:
+    """One message per unmet entry of a post's `expect:`; a value never recorded is unmet.
 
     Messages do not repeat the post's path: the caller prefixes it (see sitegen.build.check).
+    Taking the mapping, not the Post, keeps this module below sitegen.posts, which uses
+    `parse_expectation` to check `expect:` as it reads a post.
     """
     problems = []
-    for name, condition in sorted(post.expect.items()):
+    for name, condition in sorted(expect.items()):
         op, target = parse_expectation(condition)
         value = values.get(name)
         if not is_number(value):

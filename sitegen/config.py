@@ -7,6 +7,7 @@ finds them where they expect.
 from __future__ import annotations
 
 import dataclasses
+import datetime
 import re
 from dataclasses import dataclass, field
 from collections.abc import Mapping
@@ -29,6 +30,10 @@ PERMALINK_STYLES = {
 }
 
 
+# What `--smoke` injects when neither the post nor _config.yml says (`smoke:`).
+SMOKE_DEFAULTS = {"quick": True, "epochs": 1, "weights": None}
+
+
 @dataclass(frozen=True)
 class SiteConfig:
     """Everything about the site as a whole; templates see it as `site`."""
@@ -40,8 +45,7 @@ class SiteConfig:
     baseurl: str = ""
     permalink: str = PERMALINK_STYLES["date"]
     layouts: tuple[str, ...] = ("post",)
-    smoke: dict[str, Any] = field(default_factory=lambda: {"quick": True, "epochs": 1,
-                                                           "weights": None})
+    smoke: dict[str, Any] = field(default_factory=lambda: dict(SMOKE_DEFAULTS))
     root: Path = Path(".")
 
     @property
@@ -101,8 +105,18 @@ def normalize_baseurl(baseurl: str) -> str:
     return f"/{baseurl}" if baseurl else ""
 
 
-PERMALINK_PLACEHOLDERS = (":year", ":short_year", ":month", ":i_month", ":day", ":i_day",
-                          ":y_day", ":title", ":slug")
+def permalink_values(date: datetime.date, slug: str) -> dict[str, str]:
+    """Jekyll's placeholders and what each becomes for one post (the one list of them):
+    https://jekyllrb.com/docs/permalinks/#placeholders"""
+    return {
+        ":year": f"{date.year:04d}", ":short_year": f"{date.year % 100:02d}",
+        ":month": f"{date.month:02d}", ":i_month": str(date.month),
+        ":day": f"{date.day:02d}", ":i_day": str(date.day),
+        ":y_day": f"{date.timetuple().tm_yday:03d}", ":title": slug, ":slug": slug,
+    }
+
+
+PERMALINK_PLACEHOLDERS = tuple(permalink_values(datetime.date(2000, 1, 1), "slug"))
 
 
 def resolve_permalink(permalink: str) -> str:

@@ -1,16 +1,20 @@
 """The builder's errors: each names the post (and line or cell) and says how to fix it.
 
-`build.py` prints `str(error)` as one clear line and exits non-zero; nothing else is needed
-to show an error to the user.
+As Click's exceptions do, each error knows how to show itself (`show()`) and which exit code
+it means (`exit_code`), so `build.py` and `--serve` report every error the same way.
 """
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
+from typing import TextIO
 
 
 class BuildError(Exception):
     """Base class: an error in one post or in the site, located as precisely as we can."""
+
+    exit_code = 1
 
     def __init__(self, path: Path | str | None, message: str, *, line: int | None = None,
                  cell: int | None = None):
@@ -28,12 +32,23 @@ class BuildError(Exception):
         where = str(self.path) if self.path else ""
         if self.line is not None:
             where += f":{self.line}"
-        if self.cell is not None:
+        if self.cell:  # cells count from 1; 0 means before any cell ran
             where += f": cell {self.cell}"
         return where
 
     def __str__(self) -> str:
         return f"{self.location()}: {self.message}" if self.location() else self.message
+
+    def detail(self) -> str:
+        """What helps fix it beyond the one line (a traceback, say); empty when nothing does."""
+        return ""
+
+    def show(self, file: TextIO | None = None) -> None:
+        """Writes the error for the author: one line, then its detail."""
+        file = file or sys.stderr
+        print(f"build.py: {self}", file=file)
+        if self.detail():
+            print(self.detail(), file=file)
 
 
 class PostError(BuildError):
@@ -55,9 +70,13 @@ class ExecutionError(BuildError):
         first_line = f" `{self.cell_source}`" if self.cell_source else ""
         return f"{self.location()}{first_line}: {self.message}"
 
+    def detail(self) -> str:
+        return self.traceback
+
     def summary(self) -> str:
         """One line for `--status`: `cell 4: ValueError: ...`."""
-        return f"cell {self.cell}: {self.message}"[:200]
+        where = f"cell {self.cell}: " if self.cell else ""
+        return f"{where}{self.message}"[:200]
 
 
 class RenderError(BuildError):
@@ -68,5 +87,38 @@ class CacheError(BuildError):
     """`--frozen` found stale or missing cache entries."""
 
 
-class CheckError(BuildError):
-    """`--check` found unmet expectations, broken links or missing images."""
+class Stopped(BuildError):
+    """A post's run was stopped on request (Ctrl-C): not a failure of the post, never cached."""
+
+    def __init__(self, path: Path | str, *, cell: int, cells: int):
+        super().__init__(path, "stopped", cell=cell)
+        self.cells = cells
+
+    def where(self, shown_path: str | None = None) -> str:
+        """`posts/x.md at cell 7 of 16`, with the path as the caller shows it."""
+        path = shown_path or self.path
+        if not self.cell:
+            return f"{path} before its first cell"
+        return f"{path} at cell {self.cell} of {self.cells}"
+
+    def __str__(self) -> str:
+        return self.where()
+
+
+class Interrupted(BuildError):
+    """Ctrl-C or SIGTERM stopped the build: `where` says what it was doing; nothing published.
+
+    The exit code is the shell's for a process killed by that signal (130, 143), so a script
+    running `build.py` sees an interrupt, not a failed post.
+    """
+
+    def __init__(self, signum: int, where: str):
+        super().__init__(None, f"interrupted: {where}; nothing published")
+        self.signum = signum
+
+    @property
+    def exit_code(self) -> int:  # type: ignore[override]
+        return 128 + self.signum
+
+    def show(self, file: TextIO | None = None) -> None:
+        print(self.message, file=file or sys.stderr)

@@ -1,15 +1,21 @@
 """Execute one post in a fresh Jupyter kernel with nbclient.
 
 Everything that decides how a post runs is visible in `execute_notebook`'s signature:
-the working directory, the kernel, the per-cell timeout and the injected parameters.
+the working directory, the kernel, the per-cell timeout, the kernel's environment and the
+stop request. Nothing here changes this process's state (`os.environ` included), so several
+posts can run side by side in threads.
 """
 
 from __future__ import annotations
 
 import ast
+import asyncio
+import atexit
 import copy
 import logging
 import os
+import signal
+import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -17,16 +23,18 @@ from pathlib import Path
 from typing import Any
 
 import nbformat
+from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
 from nbconvert.filters import strip_ansi
 
-from sitegen.exceptions import ExecutionError
+from sitegen.exceptions import ExecutionError, Stopped
+from sitegen.state import DEFAULT_CELL_TIMEOUT, DEFAULT_KERNEL
 
 log = logging.getLogger(__name__)
 
-DEFAULT_KERNEL = "python3"
-DEFAULT_CELL_TIMEOUT = 1800  # seconds; a real training cell on 2 CPU cores can take many minutes
+STOP_POLL_S = 0.1  # how often a run looks at the stop request (a threading.Event)
+INTERRUPT_GRACE_S = 3.0  # after Ctrl-C, a cell gets this long to end before its kernel is killed
 
 # Called with (cell number, cell count) before each code cell runs.
 CellProgress = Callable[[int, int], None]
@@ -83,47 +91,127 @@ def execute_notebook(
     cell_timeout: int = DEFAULT_CELL_TIMEOUT,
     env: Mapping[str, str] | None = None,
     on_cell: CellProgress | None = None,
+    stop: threading.Event | None = None,
 ) -> Execution:
     """Runs every code cell of `notebook` in a fresh kernel started in `workdir`.
 
-    `path` is the post's source file, used only to name it in errors. Cells tagged
-    `raises-exception` may fail. Raises `ExecutionError` naming the cell for a failing cell,
-    a cell timeout or a kernel that died.
+    `path` is the post's source file, used only to name it in errors. The kernel gets this
+    process's environment with `env` on top. Cells tagged `raises-exception` may fail. Raises
+    `ExecutionError` naming the cell for a failing cell, a cell timeout, a kernel that died or
+    one that is not installed (before any cell runs), and `Stopped` once `stop` is set: the
+    kernel is then interrupted and shut down before this returns.
     """
     notebook = copy.deepcopy(notebook)
     workdir.mkdir(parents=True, exist_ok=True)
     if not any(cell.cell_type == "code" for cell in notebook.cells):
         return Execution(notebook=notebook, duration_s=0.0)  # prose only: no kernel needed
+    notebook.metadata["kernelspec"] = kernelspec(kernel_name, path)
+    stop = stop if stop is not None else threading.Event()
+    tracker = _CellTracker(notebook, on_cell, stop)
+    if stop.is_set():
+        raise Stopped(path, cell=0, cells=len(tracker.code_cells))
+    client = _make_client(notebook, kernel_name, cell_timeout, workdir, tracker, stop)
+    start = time.monotonic()
+    kernel_log = workdir / "kernel.log"
+    # The kernel's own stderr (native libraries' start-up chatter, ipykernel's notices) goes to
+    # a log file, not the author's terminal; what cells write still lands in the notebook.
+    # nbclient passes execute()'s keywords on to the kernel manager's start_kernel.
+    with open(kernel_log, "w") as kernel_stderr:
+        try:
+            asyncio.run(_execute_until_stopped(client, stop, tracker,
+                                               env={**os.environ, **(env or {})},
+                                               stderr=kernel_stderr))
+        except Exception as error:
+            if stop.is_set():
+                raise Stopped(path, cell=tracker.number, cells=len(tracker.code_cells)) from None
+            raise _execution_error(path, tracker, error, kernel_name, cell_timeout,
+                                   kernel_log) from None
+        finally:
+            # nbclient registers this before starting the kernel and unregisters it only once
+            # the kernel started; a kernel that failed to start would leave it to fail at exit.
+            atexit.unregister(client._cleanup_kernel)
+    return Execution(notebook=notebook, duration_s=time.monotonic() - start)
+
+
+def _make_client(notebook: nbformat.NotebookNode, kernel_name: str, cell_timeout: int,
+                 workdir: Path, tracker: _CellTracker, stop: threading.Event) -> NotebookClient:
     client = NotebookClient(
         notebook,
         kernel_name=kernel_name,
         timeout=cell_timeout,
         resources={"metadata": {"path": str(workdir)}},
         record_timing=False,
+        log=_QuietOnceStopped(stop),
     )
-    tracker = _CellTracker(notebook, on_cell)
     client.on_cell_start = tracker.started
-    start = time.monotonic()
-    kernel_log = workdir / "kernel.log"
-    # The kernel's own stderr (native libraries' start-up chatter, ipykernel's notices) goes to
-    # a log file, not the author's terminal; what cells write still lands in the notebook.
-    with _kernel_environment(env), open(kernel_log, "w") as kernel_stderr:
-        try:
-            client.execute(stderr=kernel_stderr)
-        except CellExecutionError as error:
-            raise _cell_error(path, tracker, error) from None
-        except CellTimeoutError as error:
-            raise _stopped(path, tracker, f"timed out after {cell_timeout} s; raise "
-                           "--timeout or make the cell faster", error) from None
-        except DeadKernelError as error:
-            raise _stopped(path, tracker, "the kernel died (out of memory?) while running "
-                           "it", error) from None
-        except RuntimeError as error:  # jupyter_client: "Kernel didn't respond in 60 seconds"
-            raise ExecutionError(path, f"the kernel {kernel_name!r} could not start: {error}. "
-                                 "Is ipykernel installed in this environment? Its log ends: "
-                                 + kernel_log.read_text()[-500:], cell=0,
-                                 ename=type(error).__name__, evalue=str(error)) from None
-    return Execution(notebook=notebook, duration_s=time.monotonic() - start)
+    client.on_cell_execute = tracker.executing
+    return client
+
+
+def installed_kernels() -> list[str]:
+    return sorted(KernelSpecManager().find_kernel_specs())
+
+
+def kernelspec(kernel_name: str, path: Path) -> dict[str, str]:
+    """The installed kernel's notebook metadata, as Jupyter saves it: the executed notebook
+    says which kernel ran it, even when the post named only the kernel (no `display_name`).
+
+    A post naming a kernel that is not installed fails here, before any cell runs.
+    """
+    try:
+        spec = KernelSpecManager().get_kernel_spec(kernel_name)
+    except NoSuchKernel:
+        raise ExecutionError(
+            path, f"the kernel {kernel_name!r} is not installed (installed: "
+            f"{', '.join(installed_kernels()) or 'none'}); install it, or name one of those "
+            "in the front matter's `jupyter: {kernelspec: {name: ...}}`", cell=0,
+            ename="NoSuchKernel", evalue=kernel_name) from None
+    return {"name": kernel_name, "display_name": spec.display_name, "language": spec.language}
+
+
+async def _execute_until_stopped(client: NotebookClient, stop: threading.Event,
+                                 tracker: _CellTracker, **start_kernel: Any) -> None:
+    """nbclient's execute, with a watcher that interrupts the kernel once `stop` is set.
+
+    The watcher runs in the same event loop as nbclient, so it may use the kernel manager;
+    interrupting makes the running cell raise KeyboardInterrupt, and nbclient then shuts the
+    kernel down as after any error. A kernel still starting is left to start (ipykernel dies
+    of a SIGINT then): the next cell hook stops the run.
+    """
+    run = asyncio.ensure_future(client.async_execute(**start_kernel))
+    watcher = asyncio.ensure_future(_stop_when_asked(client, stop, tracker, run))
+    try:
+        await run
+    finally:
+        watcher.cancel()
+
+
+async def _stop_when_asked(client: NotebookClient, stop: threading.Event,
+                           tracker: _CellTracker, run: asyncio.Future) -> None:
+    while not stop.is_set():
+        await asyncio.sleep(STOP_POLL_S)
+    if tracker.is_executing:
+        await _signal_kernel(client, signal.SIGINT)
+    await asyncio.wait({run}, timeout=INTERRUPT_GRACE_S)
+    while not run.done():  # a cell that ignores Ctrl-C, or a kernel still starting: kill it
+        log.info("The kernel did not stop on Ctrl-C within %s s; killing it.", INTERRUPT_GRACE_S)
+        await _signal_kernel(client, signal.SIGKILL)
+        await asyncio.wait({run}, timeout=1.0)
+
+
+async def _signal_kernel(client: NotebookClient, signum: int) -> None:
+    """Signals the kernel's process group, if a kernel is running yet (nbclient notices a
+    killed kernel within a second and cleans up as for any dead kernel)."""
+    manager = client.km
+    if manager is None or not manager.has_kernel:
+        return
+    try:
+        if signum == signal.SIGINT:
+            await manager.interrupt_kernel()  # as the kernelspec says: a signal or a message
+        else:
+            await manager.signal_kernel(signum)
+    except (OSError, RuntimeError) as error:  # it exited meanwhile
+        log.debug("Cannot signal the kernel: %s", error)
 
 
 def _tags(cell) -> list[str]:
@@ -133,15 +221,19 @@ def _tags(cell) -> list[str]:
 class _CellTracker:
     """Knows which code cell runs now: for progress, and to name the cell that failed."""
 
-    def __init__(self, notebook, on_cell: CellProgress | None):
+    def __init__(self, notebook, on_cell: CellProgress | None, stop: threading.Event):
         # Numbered as in the post's source: the injected-parameters cell does not count.
         self.code_cells = [c for c in notebook.cells
                            if c.cell_type == "code" and "injected-parameters" not in _tags(c)]
         self.on_cell = on_cell
+        self.stop = stop
         self.number = 0  # among code cells, from 1: what the author counts
         self.cell = None
+        self.is_executing = False  # a cell has been sent to the kernel: it can be interrupted
 
     def started(self, cell, cell_index: int) -> None:
+        if self.stop.is_set():  # e.g. a `raises-exception` cell let the KeyboardInterrupt pass
+            raise _StopRequested()
         if cell.cell_type != "code":
             return
         self.cell = cell
@@ -149,33 +241,48 @@ class _CellTracker:
         if self.on_cell is not None and self.number:
             self.on_cell(self.number, len(self.code_cells))
 
+    def executing(self, cell, cell_index: int) -> None:
+        self.is_executing = True
+
     def first_line(self) -> str:
         lines = [ln for ln in (self.cell.source if self.cell else "").splitlines() if ln.strip()]
         return lines[0].strip() if lines else ""
 
 
-class _kernel_environment:
-    """Sets extra environment variables for the kernel nbclient starts, then restores them.
+class _QuietOnceStopped(logging.LoggerAdapter):
+    """nbclient's log, without the errors it reports about a kernel stopped on purpose
+    ("Kernel died while waiting for execute reply" after Ctrl-C)."""
 
-    nbclient starts the kernel with this process's environment, so this is how a build
-    passes e.g. CATDOG_DATA to a post without it being part of the post.
-    """
+    def __init__(self, stop: threading.Event):
+        super().__init__(logging.getLogger("nbclient"), {})
+        self.stop = stop
 
-    def __init__(self, env: Mapping[str, str] | None):
-        self.env = dict(env or {})
-        self.saved: dict[str, str | None] = {}
+    def log(self, level, msg, *args, **kwargs) -> None:
+        if not self.stop.is_set():
+            super().log(level, msg, *args, **kwargs)
 
-    def __enter__(self):
-        for name, value in self.env.items():
-            self.saved[name] = os.environ.get(name)
-            os.environ[name] = value
 
-    def __exit__(self, *exc):
-        for name, value in self.saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
+class _StopRequested(Exception):
+    """Raised from nbclient's cell hook so that no further cell starts after a stop."""
+
+
+def _execution_error(path: Path, tracker: _CellTracker, error: Exception, kernel_name: str,
+                     cell_timeout: int, kernel_log: Path) -> ExecutionError:
+    """nbclient's (and jupyter_client's) errors as the author reads them; others pass through."""
+    if isinstance(error, CellExecutionError):
+        return _cell_error(path, tracker, error)
+    if isinstance(error, CellTimeoutError):
+        return _stopped(path, tracker, f"timed out after {cell_timeout} s; raise --timeout or "
+                        "make the cell faster", error)
+    if isinstance(error, DeadKernelError):
+        return _stopped(path, tracker, "the kernel died (out of memory?) while running it",
+                        error)
+    if isinstance(error, RuntimeError):  # jupyter_client: "Kernel didn't respond in 60 seconds"
+        return ExecutionError(path, f"the kernel {kernel_name!r} could not start: {error}. "
+                              "Is ipykernel installed in this environment? Its log ends: "
+                              + kernel_log.read_text()[-500:], cell=0,
+                              ename=type(error).__name__, evalue=str(error))
+    raise error
 
 
 def _cell_error(path: Path, tracker: _CellTracker, error: CellExecutionError):

@@ -31,6 +31,7 @@ from sitegen.files import write_atomically
 from sitegen.config import SiteConfig
 from sitegen.exceptions import PostError, RenderError
 from sitegen.posts import Post
+from sitegen.state import PostState
 
 log = logging.getLogger(__name__)
 
@@ -156,7 +157,7 @@ def _link_files(files: list[str], old_site: Path, staging: Path) -> bool:
     return True
 
 
-def _page_stamp(state, common: str) -> str:
+def _page_stamp(state: PostState, common: str) -> str:
     """Everything one page is made from: a different stamp means render it again."""
     return _hash_parts([common, str(state.post.path), json.dumps(state.key, sort_keys=True,
                                                                  default=str),

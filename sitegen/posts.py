@@ -22,7 +22,8 @@ import nbformat
 import yaml
 from nbformat.v4 import nbbase
 
-from sitegen.config import SiteConfig
+from sitegen.checks import parse_expectation
+from sitegen.config import SiteConfig, permalink_values
 from sitegen.exceptions import PostError
 
 log = logging.getLogger(__name__)
@@ -229,8 +230,6 @@ def read_mapping(meta: dict, key: str, path: Path, lines: dict[str, int]) -> dic
 
 def read_expect(meta: dict, path: Path, lines: dict[str, int]) -> dict:
     """`expect:` maps a recorded value to a condition such as ">= 0.90"; checked now, not in CI."""
-    from sitegen.checks import parse_expectation  # checks imports Post for type hints only
-
     expect = read_mapping(meta, "expect", path, lines)
     for name, condition in expect.items():
         try:
@@ -294,13 +293,8 @@ def make_url(pattern: str, date: datetime.date, slug: str, permalink: Any, path:
 
 
 def fill_permalink(pattern: str, date: datetime.date, slug: str) -> str:
-    """Jekyll's placeholders: https://jekyllrb.com/docs/permalinks/#placeholders"""
-    values = {
-        ":year": f"{date.year:04d}", ":short_year": f"{date.year % 100:02d}",
-        ":month": f"{date.month:02d}", ":i_month": str(date.month),
-        ":day": f"{date.day:02d}", ":i_day": str(date.day),
-        ":y_day": f"{date.timetuple().tm_yday:03d}", ":title": slug, ":slug": slug,
-    }
+    """The site's (checked) permalink pattern with this post's date and slug filled in."""
+    values = permalink_values(date, slug)
     names = sorted(values, key=len, reverse=True)  # `:i_month` before `:month`
     return re.sub("|".join(map(re.escape, names)), lambda m: values[m.group(0)], pattern)
 

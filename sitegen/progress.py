@@ -46,10 +46,11 @@ class Progress:
             self.running[name] = f"{bar}cell {cell}/{cells}"
             self._line(name, self.running[name])
 
-    def post_finished(self, name: str, ok: bool) -> None:
+    def post_finished(self, name: str, ok: bool, label: str | None = None) -> None:
+        """`label` replaces "done"/"FAILED", e.g. "interrupted"."""
         with self.lock:
             self.running.pop(name, None)
-            self._line(name, "done" if ok else "FAILED", final=True)
+            self._line(name, label or ("done" if ok else "FAILED"), final=True)
 
     def _tick(self) -> None:
         interval = TICK_SECONDS[self.is_terminal]

@@ -1,7 +1,8 @@
 """`build.py --serve`: preview the site on localhost, rebuilding when a source changes.
 
 Polling file times once a second is all a preview needs; it avoids a file-watching
-dependency and works the same on every platform.
+dependency and works the same on every platform. Ctrl-C or SIGTERM stops it as it stops a
+build: a rebuild under way is interrupted (nothing published), then the server ends.
 """
 
 from __future__ import annotations
@@ -10,11 +11,13 @@ import functools
 import http.server
 import logging
 import threading
-import time
 from pathlib import Path
 
-from sitegen.build import BuildOptions, build
-from sitegen.exceptions import BuildError
+from sitegen.build import build
+from sitegen.exceptions import BuildError, Interrupted
+from sitegen.interrupt import StopRequest, stop_on_signals
+from sitegen.progress import Progress
+from sitegen.state import BuildOptions
 
 log = logging.getLogger(__name__)
 
@@ -31,35 +34,41 @@ def source_times(root: Path) -> dict[str, int]:
     return times
 
 
-def rebuild(options: BuildOptions) -> None:
+def rebuild(options: BuildOptions, stop: StopRequest | None = None) -> None:
+    """One build, reported exactly as `build.py` reports it; an error never stops the server,
+    a stop request (Interrupted) does."""
     try:
-        report = build(options)
+        build(options, progress_factory=Progress, stop=stop).show()
+    except Interrupted:
+        raise
     except BuildError as error:
-        print(f"build.py: {error}")
-        return
-    for error in report.errors:
-        print(f"FAILED {error}")
-    print(report.summary())
+        error.show()
 
 
 def serve(options: BuildOptions, port: int = 8000, poll_seconds: float = 1.0) -> int:
-    """Builds once, serves `_site/` on 127.0.0.1:`port`, and rebuilds on change until Ctrl-C."""
-    rebuild(options)
-    handler = functools.partial(_SiteHandler, site_dir=options.site_dir)
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", port), handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    print(f"Serving {options.site_dir} on http://127.0.0.1:{port}/ (Ctrl-C to stop)")
-    seen = source_times(options.root)
-    try:
-        while True:
-            time.sleep(poll_seconds)
-            now = source_times(options.root)
-            if now != seen:
-                seen = now
-                rebuild(options)
-    except KeyboardInterrupt:
-        server.shutdown()
-    return 0
+    """Builds once, serves `_site/` on 127.0.0.1:`port`, and rebuilds on change until stopped.
+
+    Returns the shell's code for the signal that stopped it (130 for Ctrl-C, 143 for
+    SIGTERM); a stop during a rebuild raises Interrupted, as a build does.
+    """
+    with stop_on_signals() as stop:
+        rebuild(options, stop)
+        handler = functools.partial(_SiteHandler, site_dir=options.site_dir)
+        server = http.server.ThreadingHTTPServer(("127.0.0.1", port), handler)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        port = server.server_address[1]  # the one the system chose for --port 0
+        print(f"Serving {options.site_dir} on http://127.0.0.1:{port}/ (Ctrl-C to stop)",
+              flush=True)
+        seen = source_times(options.root)
+        try:
+            while not stop.wait(poll_seconds):
+                now = source_times(options.root)
+                if now != seen:
+                    seen = now
+                    rebuild(options, stop)
+        finally:
+            server.shutdown()
+    return stop.exit_code
 
 
 class _SiteHandler(http.server.SimpleHTTPRequestHandler):

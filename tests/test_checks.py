@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from types import SimpleNamespace
 
 import pytest
 
@@ -23,18 +22,14 @@ def test_unreadable_expectation_is_a_value_error(condition):
         parse_expectation(condition)
 
 
-def post_expecting(**expect):
-    return SimpleNamespace(path=Path("posts/x.md"), expect=expect)
-
-
 def test_met_expectations_give_no_problems():
-    post = post_expecting(test_accuracy=">= 0.90", epochs=3, test_loss="< 0.2")
-    assert check_expectations(post, {"test_accuracy": 0.93, "epochs": 3, "test_loss": 0.1}) == []
+    expect = {"test_accuracy": ">= 0.90", "epochs": 3, "test_loss": "< 0.2"}
+    assert check_expectations(expect, {"test_accuracy": 0.93, "epochs": 3, "test_loss": 0.1}) == []
 
 
 def test_unmet_and_missing_values_are_listed():
-    post = post_expecting(test_accuracy=">= 0.90", val_accuracy="> 0.5", epochs="== 3")
-    problems = check_expectations(post, {"test_accuracy": 0.85, "epochs": "three"})
+    expect = {"test_accuracy": ">= 0.90", "val_accuracy": "> 0.5", "epochs": "== 3"}
+    problems = check_expectations(expect, {"test_accuracy": 0.85, "epochs": "three"})
     assert problems == ["expected epochs == 3, but the run recorded 'three'",
                         "expected test_accuracy >= 0.9, got 0.85",
                         "expected val_accuracy > 0.5, but the run recorded no val_accuracy"]

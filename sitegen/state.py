@@ -1,0 +1,136 @@
+"""What a build is given (`BuildOptions`), what it knows of each post (`PostState`) and what it
+did (`BuildReport`).
+
+These sit below `sitegen.build` so that every module working on posts (incremental rendering,
+the server, the command line) can import them without importing the build's steps.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TextIO
+
+import nbformat
+
+from sitegen.cache import Entry, Staleness
+from sitegen.exceptions import BuildError
+from sitegen.posts import Post
+
+DEFAULT_KERNEL = "python3"  # when a post names no kernelspec, as Jupyter itself defaults
+DEFAULT_CELL_TIMEOUT = 1800  # seconds; a real training cell on 2 CPU cores can take many minutes
+
+
+def kernel_name(notebook: nbformat.NotebookNode) -> str:
+    """The kernel a post asks for (front matter `jupyter: {kernelspec: {name: ...}}`, or just
+    `kernelspec: name`), else python3."""
+    kernelspec = notebook.metadata.get("kernelspec")
+    name = kernelspec.get("name") if isinstance(kernelspec, Mapping) else kernelspec
+    return str(name) if isinstance(name, str) and name.strip() else DEFAULT_KERNEL
+
+
+@dataclass
+class BuildOptions:
+    """Every choice a build makes; `build.py`'s flags map onto these one to one."""
+
+    root: Path = Path(".")
+    smoke: bool = False  # inject quick-run parameters; cached apart from real runs
+    force: bool | frozenset[str] = False  # True, or the post names (file stems) to re-run
+    frozen: bool = False  # never execute; fail naming every stale or missing post
+    strict: bool = False  # an environment difference makes a post stale, not just a warning
+    check: bool = False  # check expectations, links and images in the built site
+    jobs: int = 1
+    cell_timeout: int = DEFAULT_CELL_TIMEOUT
+    parameters: dict[str, Any] = field(default_factory=dict)  # overrides for every post
+    drafts: bool = False
+    settings: dict[str, Any] = field(default_factory=dict)  # _config.yml values set by flags
+
+    @property
+    def mode(self) -> str:
+        return "smoke" if self.smoke else "real"
+
+    @property
+    def site_dir(self) -> Path:
+        return self.root / "_site"
+
+    @property
+    def freeze_dir(self) -> Path:
+        return self.root / "_freeze"
+
+
+@dataclass
+class PostState:
+    """One post, its cache entry and what the build must do with it.
+
+    Only the build's main thread changes a PostState: workers that execute posts return what
+    happened, and the main thread records it.
+    """
+
+    post: Post
+    key: dict[str, Any]
+    parameters: dict[str, Any]
+    entry: Entry | None
+    staleness: Staleness
+    failure: dict[str, Any] | None
+
+    @property
+    def name(self) -> str:
+        return self.post.path.stem
+
+    @property
+    def kernel(self) -> str:
+        return self.key["kernel"]
+
+    def describe(self) -> str:
+        """The `--status` line: fresh, never run, failed last time, or stale with every cause."""
+        if self.failure is not None and self.failure.get("key") == self.key:
+            return f"failed last time ({self.failure['summary']})"
+        if self.entry is None:
+            return "never run"
+        if self.staleness.reasons:
+            return "stale: " + "; ".join(self.staleness.reasons)
+        notes = "; ".join(self.staleness.notes)
+        return f"fresh ({notes})" if notes else "fresh"
+
+
+@dataclass
+class BuildReport:
+    """What a build did; `show()` tells the author, `exit_code` tells the shell."""
+
+    posts: int = 0
+    executed: list[str] = field(default_factory=list)
+    from_cache: list[str] = field(default_factory=list)
+    errors: list[BuildError] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)  # from --check
+    seconds: float = 0.0
+
+    @property
+    def failed(self) -> bool:
+        return bool(self.errors or self.problems)
+
+    @property
+    def exit_code(self) -> int:
+        return 1 if self.failed else 0
+
+    def summary(self) -> str:
+        posts = f"{self.posts} post" + ("" if self.posts == 1 else "s")
+        text = (f"Processed {posts} ({len(self.executed)} executed, "
+                f"{len(self.from_cache)} from cache, {len(self.errors)} failed) "
+                f"in {self.seconds:.2f} s")
+        if self.problems:
+            text += f"; {len(self.problems)} check problems"
+        return text
+
+    def show(self, out: TextIO | None = None, err: TextIO | None = None) -> None:
+        """Every error (with its traceback) and check problem on stderr, the summary on stdout.
+
+        `build.py` and `--serve` both report a build this way, so neither loses anything.
+        """
+        err = err or sys.stderr
+        for error in self.errors:
+            error.show(err)
+        for problem in self.problems:
+            print(f"CHECK {problem}", file=err)
+        print(self.summary(), file=out or sys.stdout)

@@ -1,0 +1,61 @@
+"""The builder's shape: modules in layers, and no module changing the process's environment."""
+
+from __future__ import annotations
+
+import ast
+import re
+from pathlib import Path
+
+SITEGEN = Path(__file__).resolve().parents[1] / "sitegen"
+
+
+def sitegen_imports() -> dict[str, set[str]]:
+    """Each sitegen module and the sitegen modules it imports, at the top or in a function."""
+    modules = {path.stem for path in SITEGEN.glob("*.py")}
+    graph = {}
+    for path in sorted(SITEGEN.glob("*.py")):
+        imported = set()
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.module == "sitegen":
+                imported |= {alias.name for alias in node.names}  # from sitegen import cache
+            elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith("sitegen."):
+                imported.add(node.module.split(".")[1])
+            elif isinstance(node, ast.Import):
+                imported |= {alias.name.split(".")[1] for alias in node.names
+                             if alias.name.startswith("sitegen.")}
+        graph[path.stem] = (imported & modules) - {path.stem}
+    return graph
+
+
+def find_cycle(graph: dict[str, set[str]]) -> list[str]:
+    """One import cycle, as the list of modules around it, or [] when there is none."""
+    def visit(module: str, path: list[str]) -> list[str]:
+        for name in sorted(graph[module]):
+            if name in path:
+                return path[path.index(name):] + [name]
+            if cycle := visit(name, path + [name]):
+                return cycle
+        return []
+
+    for module in sorted(graph):
+        if cycle := visit(module, [module]):
+            return cycle
+    return []
+
+
+def test_no_sitegen_module_imports_one_that_imports_it_back():
+    assert find_cycle(sitegen_imports()) == []
+
+
+def test_find_cycle_finds_one():
+    assert find_cycle({"checks": {"posts"}, "posts": {"checks"}}) == ["checks", "posts", "checks"]
+
+
+def test_no_sitegen_module_changes_os_environ():
+    # Kernels get their environment passed to them: a change here would leak between posts
+    # running side by side.
+    changes = re.compile(r"os\.environ\s*\[[^]]*\]\s*=|os\.environ\.(update|pop|setdefault|"
+                         r"clear)\(|os\.(putenv|unsetenv)\(|del\s+os\.environ")
+    assert [f"{path.name}:{number}" for path in sorted(SITEGEN.glob("*.py"))
+            for number, line in enumerate(path.read_text().splitlines(), 1)
+            if changes.search(line)] == []
