@@ -3,7 +3,8 @@
 Pelican's shape: every post is read and checked first, so the index, tags and feed see them
 all; a post that fails is logged with its path and the build goes on, ending non-zero; the
 site is written last, into a fresh folder swapped in at the end, so an interrupted build
-never leaves half a site.
+never leaves half a site. Posts run in worker threads that only return what happened; this
+module's main-thread code alone stores entries and updates the build's state.
 """
 
 from __future__ import annotations
@@ -347,8 +348,8 @@ def build(options: BuildOptions, progress_factory=None,
           stop: StopRequest | None = None) -> BuildReport:
     """Gathers, executes what is stale, writes the site, and checks it if asked.
 
-    Ctrl-C or SIGTERM (or `stop` being set) raises Interrupted at the next safe point, with
-    `_site/` and every cache entry as they were.
+    Ctrl-C or SIGTERM (or `stop` being set) raises Interrupted at the next safe point: `_site/`
+    as it was, nothing stored for the posts it stopped (those that had finished are kept).
     """
     start = time.monotonic()
     report = BuildReport()
