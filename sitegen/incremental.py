@@ -39,7 +39,7 @@ BUILDINFO = ".buildinfo.json"
 MEMO_VERSION = 1
 PARALLEL_MIN = 16  # fewer jobs than this run in this process: a worker pool costs ~0.1 s
 RENDER_LIBRARIES = ("jinja2", "markupsafe", "markdown-it-py", "mdit-py-plugins", "pygments",
-                    "nbformat")
+                    "nbformat", "latex2mathml", "pillow")
 
 
 def read_posts(config: SiteConfig, options, errors: list[PostError]) -> list[Post]:
@@ -196,6 +196,7 @@ def _render_context(config: SiteConfig) -> str:
 
 SITEGEN_SOURCES = ("sitegen/render.py", "sitegen/feeds.py", "sitegen/cache.py",
                    "sitegen/posts.py", "sitegen/build.py", "sitegen/incremental.py",
+                   "sitegen/markup.py", "sitegen/mathml.py", "sitegen/outputs.py",
                    "catdog/results.py")
 
 
