@@ -15,6 +15,7 @@ from pathlib import Path
 
 from sitegen.build import BuildOptions, build
 from sitegen.exceptions import BuildError
+from sitegen.livereload import LiveReloadMixin, Reloader
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +46,8 @@ def rebuild(options: BuildOptions) -> None:
 def serve(options: BuildOptions, port: int = 8000, poll_seconds: float = 1.0) -> int:
     """Builds once, serves `_site/` on 127.0.0.1:`port`, and rebuilds on change until Ctrl-C."""
     rebuild(options)
-    handler = functools.partial(_SiteHandler, site_dir=options.site_dir)
+    reloader = Reloader()  # open pages reload after each rebuild (sitegen/livereload.py)
+    handler = functools.partial(_SiteHandler, site_dir=options.site_dir, reloader=reloader)
     server = http.server.ThreadingHTTPServer(("127.0.0.1", port), handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     print(f"Serving {options.site_dir} on http://127.0.0.1:{port}/ (Ctrl-C to stop)")
@@ -57,16 +59,19 @@ def serve(options: BuildOptions, port: int = 8000, poll_seconds: float = 1.0) ->
             if now != seen:
                 seen = now
                 rebuild(options)
+                reloader.bump()
     except KeyboardInterrupt:
         server.shutdown()
     return 0
 
 
-class _SiteHandler(http.server.SimpleHTTPRequestHandler):
-    """Serves the current `_site/`, which each rebuild replaces as a whole folder."""
+class _SiteHandler(LiveReloadMixin, http.server.SimpleHTTPRequestHandler):
+    """Serves the current `_site/`, which each rebuild replaces as a whole folder; HTML pages
+    get the live-reload script on the way out (never on disk)."""
 
-    def __init__(self, *args, site_dir: Path, **kwargs):
+    def __init__(self, *args, site_dir: Path, reloader: Reloader, **kwargs):
         self.site_dir = site_dir
+        self.reloader = reloader
         super().__init__(*args, directory=str(site_dir), **kwargs)
 
     def translate_path(self, path: str) -> str:
