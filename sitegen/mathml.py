@@ -16,8 +16,6 @@ from __future__ import annotations
 import functools
 import xml.etree.ElementTree as ET
 
-from latex2mathml.converter import convert
-
 MATHML = "{http://www.w3.org/1998/Math/MathML}"
 # Elements whose children are positional arguments, and how many each must have.
 ARITY = {"mfrac": 2, "msub": 2, "msup": 2, "msubsup": 3, "mroot": 2, "munder": 2, "mover": 2,
@@ -34,6 +32,9 @@ def to_mathml(tex: str, display: bool) -> str:
 
     Memoised: `--serve` re-renders the same formulas on every prose edit.
     """
+    # Imported here: its symbol tables take 20 ms to load, and most posts have no math.
+    from latex2mathml.converter import convert
+
     check_braces(tex)
     try:
         mathml = convert(tex, display="block" if display else "inline")
