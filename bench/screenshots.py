@@ -3,8 +3,8 @@ light and the dark colour scheme (issue 13's "look right" check).
 
     python build.py && python bench/screenshots.py [--site _site] [--out bench/scratch/shots]
 
-Writes `<page>-<width>-<scheme>.png` (the whole page) and `<page>-<width>-<scheme>-top.png`
-(the first screen) for every post page, and prints, per shot, whether the page scrolls
+Writes `<page>-<width>-<scheme>.png` (the whole page; with `-end.png` for its last 16,000 px
+when it is taller) and `<page>-<width>-<scheme>-top.png` (the first screen) for every post page, and prints, per shot, whether the page scrolls
 sideways (it must not) and how many code or output boxes scroll inside themselves. Needs
 Debian's `chromium` and `chromedriver`, and `pip install selenium`.
 """
@@ -50,11 +50,17 @@ def capture(driver: webdriver.Chrome, path: Path) -> None:
     path.write_bytes(base64.b64decode(shot["data"]))
 
 
-def wait_for_images(driver: webdriver.Chrome, seconds: float = 10) -> None:
+def wait_for_images(driver: webdriver.Chrome, seconds: float = 20) -> None:
+    """Every image loaded and decoded: a 1.5 MB PNG is still blank for a moment after `complete`
+    (the figures load lazily and decode asynchronously)."""
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline and not driver.execute_script(
-            "return Array.from(document.images).every(i => i.complete)"):
+            "return Array.from(document.images).every(i => i.complete && i.naturalWidth > 0)"):
         time.sleep(0.1)
+    driver.set_script_timeout(seconds)
+    driver.execute_async_script("const done = arguments[0]; Promise.all(Array.from("
+                                "document.images).map(i => i.decode().catch(() => null)))"
+                                ".then(() => requestAnimationFrame(() => done()));")
 
 
 LAYOUT = """return {page: document.documentElement.scrollWidth - innerWidth,
@@ -73,6 +79,10 @@ def shoot_page(driver: webdriver.Chrome, page: Path, out: Path) -> None:
             show(driver, page.as_uri(), width, min(layout["height"], MAX_HEIGHT), scheme)
             wait_for_images(driver)
             capture(driver, out / f"{name}.png")
+            if layout["height"] > MAX_HEIGHT:  # the rest: the page's last MAX_HEIGHT pixels
+                driver.execute_script("scrollTo(0, document.documentElement.scrollHeight)")
+                wait_for_images(driver)
+                capture(driver, out / f"{name}-end.png")
             print(f"{name}: page scrolls sideways by {layout['page']} px, "
                   f"{layout['boxes']} boxes scroll inside, {layout['height']} px tall")
 
