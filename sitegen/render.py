@@ -480,7 +480,10 @@ def render_rich(data: Mapping[str, Any], images: Assets, name: str) -> str:
             return too_large(src, "HTML output", len(html.encode("utf-8")), images)
         return f'<div class="output html">{html}</div>'
     if "text/markdown" in data:
-        return f'<div class="output markdown">{markup.render(join_text(data["text/markdown"]))}</div>'
+        text = join_text(data["text/markdown"])
+        if images.is_too_large(text.encode("utf-8")):  # shown as text: cut, the rest linked
+            return pre(text, "result", images, name)
+        return f'<div class="output markdown">{markup.render(text)}</div>'
     for mime in ("text/latex", "text/plain"):
         if mime in data:
             return pre(clean_terminal_text(join_text(data[mime])), "result", images, name)

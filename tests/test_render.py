@@ -349,6 +349,15 @@ def test_images_and_html_over_the_byte_limit_are_linked_with_a_note(tmp_path):
     assert (out / "2024/01/05/cat-or-dog/output-1-2.html").read_text() == big_html
 
 
+def test_a_huge_markdown_output_is_shown_as_cut_text(tmp_path):
+    table = "| n |\n|---|\n" + "".join(f"| {i} |\n" for i in range(1000))
+    cell = v4.new_code_cell("display(Markdown(table))", outputs=[
+        v4.new_output("display_data", data={"text/markdown": table, "text/plain": "md"})])
+    _, out, html = render_cells_of(tmp_path, [cell], {"outputs": {"max_bytes": 1000}})
+    assert "<table>" not in html and "⋯ 942 more lines not shown" in html
+    assert (out / "2024/01/05/cat-or-dog/output-1-1.txt").read_text() == table
+
+
 # ---------------------------------------------------------------- math, headings, contents
 
 def test_math_becomes_mathml_at_build_time(tmp_path):
