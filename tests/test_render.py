@@ -365,7 +365,8 @@ def test_math_becomes_mathml_at_build_time(tmp_path):
                                   "$$\\mathrm{acc} = \\frac{TP + TN}{N}$$\n\nIt costs $5 and $10.")]
     _, _, html = render_cells_of(tmp_path, cells)
     assert '<span class="math inline"><math xmlns="http://www.w3.org/1998/Math/MathML"' in html
-    assert "<msubsup><mo>&#x02211;</mo>" in html and "<mfrac>" in html
+    assert "<msubsup><mo>∑</mo>" in html and "<mfrac>" in html
+    assert '<mi>log</mi><mspace width="0.1667em"></mspace><msub><mi>p</mi>' in html  # as TeX
     assert '<math xmlns="http://www.w3.org/1998/Math/MathML" display="block">' in html
     assert "\\sum" not in html and "It costs $5 and $10." in html
 
