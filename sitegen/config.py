@@ -32,6 +32,10 @@ PERMALINK_STYLES = {
 
 # What `--smoke` injects when neither the post nor _config.yml says (`smoke:`).
 SMOKE_DEFAULTS = {"quick": True, "epochs": 1, "weights": None}
+# Per output: the first `head_lines` and last `tail_lines` lines of a long text output are
+# shown (the whole of it is a .txt file beside the page); an image or HTML output larger than
+# `max_bytes` is linked instead of shown, so one chatty cell cannot make a page of megabytes.
+OUTPUT_DEFAULTS = {"head_lines": 40, "tail_lines": 20, "max_bytes": 2 * 1024 * 1024}
 
 
 @dataclass(frozen=True)
@@ -46,6 +50,10 @@ class SiteConfig:
     permalink: str = PERMALINK_STYLES["date"]
     layouts: tuple[str, ...] = ("post",)
     smoke: dict[str, Any] = field(default_factory=lambda: dict(SMOKE_DEFAULTS))
+    # How much of one cell output a page shows (see OUTPUT_DEFAULTS); the rest is linked.
+    outputs: dict[str, int] = field(default_factory=lambda: dict(OUTPUT_DEFAULTS))
+    # A post with at least this many section headings gets a contents list at its top.
+    toc_min_headings: int = 4
     root: Path = Path(".")
 
     @property
@@ -94,9 +102,31 @@ def make_config(settings: dict[str, Any], root: str | Path = ".") -> SiteConfig:
     values["baseurl"] = normalize_baseurl(values.get("baseurl") or "")
     values["permalink"] = resolve_permalink(values.get("permalink") or "date")
     values["layouts"] = tuple(values.get("layouts") or ("post",))
+    values["outputs"] = read_outputs(values.get("outputs"))
+    values["toc_min_headings"] = read_count("toc_min_headings", values.get("toc_min_headings", 4))
     if values.get("smoke") is None:
         values.pop("smoke", None)
     return SiteConfig(**values, root=Path(root))
+
+
+def read_outputs(outputs: Any) -> dict[str, int]:
+    """`outputs:` over the defaults; each a whole number >= 0 (`max_bytes` >= 1)."""
+    outputs = {} if outputs is None else outputs
+    if not isinstance(outputs, dict) or set(outputs) - set(OUTPUT_DEFAULTS):
+        raise ValueError(f"`outputs` must be a mapping with any of {sorted(OUTPUT_DEFAULTS)}, "
+                         f"e.g. {{head_lines: 40, tail_lines: 20}}. Received: outputs={outputs!r}")
+    merged = {**OUTPUT_DEFAULTS, **outputs}
+    checked = {name: read_count(f"outputs.{name}", value) for name, value in merged.items()}
+    if checked["max_bytes"] < 1:
+        raise ValueError("`outputs.max_bytes` must be at least 1. Received: outputs.max_bytes=0")
+    return checked
+
+
+def read_count(name: str, value: Any) -> int:
+    """A whole number >= 0 (YAML gives int; a bool is refused although it is an int)."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValueError(f"`{name}` must be a whole number >= 0. Received: {name}={value!r}")
+    return value
 
 
 def normalize_baseurl(baseurl: str) -> str:

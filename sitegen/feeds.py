@@ -10,6 +10,7 @@ stamp (the feed's `<updated>`) is SOURCE_DATE_EPOCH when set, else the newest po
 from __future__ import annotations
 
 import datetime
+import logging
 import os
 import shutil
 from collections.abc import Sequence
@@ -19,7 +20,10 @@ from typing import Any
 import jinja2
 
 from catdog.results import from_notebook
-from sitegen.render import dump_json, is_quick, percent, post_record, tag_path, write_file
+from sitegen.render import (dump_json, is_quick, percent, post_record, tag_path, url_path,
+                            write_file)
+
+log = logging.getLogger(__name__)
 
 Pair = tuple[Any, Any]  # (Post, Executed | None)
 
@@ -27,6 +31,8 @@ Pair = tuple[Any, Any]  # (Post, Executed | None)
 def render_listings(pairs: Sequence[Pair], site: Any, env: jinja2.Environment,
                     out_dir: str | Path) -> list[Path]:
     """Everything but the post pages themselves, in one call."""
+    for clash in tag_clashes(pairs):
+        log.warning("%s", clash)
     return [render_index(pairs, site, env, out_dir), *render_tags(pairs, site, env, out_dir),
             render_feed(pairs, site, env, out_dir), render_sitemap(pairs, site, env, out_dir),
             render_404(pairs, site, env, out_dir), write_all_results(pairs, site, env, out_dir),
@@ -37,7 +43,7 @@ def render_index(pairs: Sequence[Pair], site: Any, env: jinja2.Environment,
                  out_dir: str | Path) -> Path:
     """index.html: every post, newest first, with its final test score."""
     page = {"title": site.title, "root": "", "url": "/", "description": site.description}
-    tags = [{"name": t, "url": tag_path(t)} for t in collect_tags(pairs)]
+    tags = [{"name": t, "url": url_path(tag_path(t))} for t in collect_tags(pairs)]
     html = env.get_template("index.html").render(site=site, page=page, tags=tags,
                                                  items=list_items(pairs, ""))
     return write_file(Path(out_dir), "index.html", html.encode("utf-8"))
@@ -48,7 +54,7 @@ def render_tags(pairs: Sequence[Pair], site: Any, env: jinja2.Environment,
     """tags/<tag>.html for every tag: the posts carrying it, newest first."""
     written = []
     for tag, tagged in sorted(collect_tags(pairs).items()):
-        page = {"title": f"Posts tagged {tag}", "root": "../", "url": "/" + tag_path(tag),
+        page = {"title": f"Posts tagged {tag}", "root": "../", "url": "/" + url_path(tag_path(tag)),
                 "description": ""}
         html = env.get_template("tag.html").render(site=site, page=page, tag=tag,
                                                    items=list_items(tagged, "../"))
@@ -60,7 +66,7 @@ def render_feed(pairs: Sequence[Pair], site: Any, env: jinja2.Environment,
                 out_dir: str | Path, limit: int = 20) -> Path:
     """feed.xml (Atom): the newest `limit` posts, links absolute when `site.url` is set."""
     base = site.url + site.baseurl
-    entries = [{"title": post.title, "link": base + post.url, "id": entry_id(post, site),
+    entries = [{"title": post.title, "link": base + url_path(post.url), "id": entry_id(post, site),
                 "updated": rfc3339(post.date), "tags": post.tags,
                 "summary": post.description or score_text(executed) or post.title}
                for post, executed in sort_pairs(pairs)[:limit]]
@@ -76,9 +82,9 @@ def render_sitemap(pairs: Sequence[Pair], site: Any, env: jinja2.Environment,
     base = site.url + site.baseurl
     newest = max((post.date for post, _ in sort_pairs(pairs)), default=None)
     entries = [{"loc": base + "/", "lastmod": newest.isoformat() if newest else ""}]
-    entries += [{"loc": base + post.url, "lastmod": post.date.isoformat()}
+    entries += [{"loc": base + url_path(post.url), "lastmod": post.date.isoformat()}
                 for post, _ in sort_pairs(pairs)]
-    entries += [{"loc": f"{base}/{tag_path(tag)}", "lastmod": ""}
+    entries += [{"loc": f"{base}/{url_path(tag_path(tag))}", "lastmod": ""}
                 for tag in sorted(collect_tags(pairs))]
     xml = env.get_template("sitemap.xml").render(site=site, entries=entries)
     return write_file(Path(out_dir), "sitemap.xml", xml.encode("utf-8"))
@@ -122,16 +128,35 @@ def sort_pairs(pairs: Sequence[Pair]) -> list[Pair]:
 
 
 def collect_tags(pairs: Sequence[Pair]) -> dict[str, list[Pair]]:
-    tags: dict[str, list[Pair]] = {}
+    """Tag -> its posts, newest first. Tags that make the same page (`Keras` in one post,
+    `keras` in another) share it under the first spelling in sort order; `tag_clashes` says
+    which posts to change."""
+    pages: dict[str, dict[str, list[Pair]]] = {}  # tag page -> spelling -> posts
     for pair in sort_pairs(pairs):
         for tag in pair[0].tags:
-            tags.setdefault(tag, []).append(pair)
+            pages.setdefault(tag_path(tag), {}).setdefault(tag, []).append(pair)
+    tags = {}
+    for spellings in pages.values():
+        tagged = [pair for posts in spellings.values() for pair in posts]
+        tags[min(spellings)] = sorted(tagged, key=lambda p: (p[0].date, p[0].slug), reverse=True)
     return dict(sorted(tags.items()))
+
+
+def tag_clashes(pairs: Sequence[Pair]) -> list[str]:
+    """One message per tag page that two spellings of a tag share, naming the posts."""
+    pages: dict[str, dict[str, list[str]]] = {}
+    for post, _ in sort_pairs(pairs):
+        for tag in post.tags:
+            pages.setdefault(tag_path(tag), {}).setdefault(tag, []).append(post.path.name)
+    return [f"tags {', '.join(repr(t) for t in sorted(spellings))} all make {page} (" +
+            "; ".join(f"{t!r} in {', '.join(sorted(spellings[t]))}" for t in sorted(spellings))
+            + f"): they share one page titled {min(spellings)!r}; spell them alike"
+            for page, spellings in sorted(pages.items()) if len(spellings) > 1]
 
 
 def list_items(pairs: Sequence[Pair], root: str) -> list[dict[str, Any]]:
     """What index and tag pages show of each post."""
-    return [{"title": post.title, "href": root + post.output_path, "date": post.date,
+    return [{"title": post.title, "href": root + url_path(post.output_path), "date": post.date,
              "description": post.description, "score": score_text(executed),
              "quick": executed is not None and is_quick(results_of(executed), run_of(executed))}
             for post, executed in sort_pairs(pairs)]
@@ -158,8 +183,8 @@ def score_text(executed: Any) -> str:
 def entry_id(post: Any, site: Any) -> str:
     """A stable Atom id: the post's absolute URL, or a tag: URI when the site has no url."""
     if site.url:
-        return site.url + site.baseurl + post.url
-    return f"tag:catdog-blog,{post.date.isoformat()}:{site.baseurl}{post.url}"
+        return site.url + site.baseurl + url_path(post.url)
+    return f"tag:catdog-blog,{post.date.isoformat()}:{site.baseurl}{url_path(post.url)}"
 
 
 def rfc3339(date: datetime.date) -> str:

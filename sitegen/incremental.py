@@ -40,7 +40,7 @@ BUILDINFO = ".buildinfo.json"
 MEMO_VERSION = 1
 PARALLEL_MIN = 16  # fewer jobs than this run in this process: a worker pool costs ~0.1 s
 RENDER_LIBRARIES = ("jinja2", "markupsafe", "markdown-it-py", "mdit-py-plugins", "pygments",
-                    "nbformat")
+                    "nbformat", "latex2mathml", "pillow")
 
 
 def read_posts(config: SiteConfig, options, errors: list[PostError]) -> list[Post]:

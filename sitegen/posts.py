@@ -12,6 +12,7 @@ import datetime
 import logging
 import posixpath
 import re
+import unicodedata
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,7 +31,6 @@ log = logging.getLogger(__name__)
 
 FRONT_MATTER = re.compile(r"\A---[ \t]*\r?\n(.*?\r?\n)?---[ \t]*(\r?\n|\Z)", re.DOTALL)
 DATED_NAME = re.compile(r"^(\d{4})-(\d{2})-(\d{2})-(.+)$")
-SAFE_SLUG = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 KNOWN_KEYS = {"title", "date", "tags", "description", "layout", "draft", "expect", "smoke",
               "parameters", "slug", "permalink", "jupyter"}
 
@@ -177,10 +177,11 @@ def read_date(meta: dict, path: Path, lines: dict[str, int]) -> datetime.date:
 def read_slug(meta: dict, path: Path, lines: dict[str, int]) -> str:
     """`slug:` from the front matter (must already be safe), else made from the file name."""
     if "slug" in meta:
-        slug = str(meta["slug"])
-        if not SAFE_SLUG.match(slug) or ".." in slug:
-            raise PostError(path, f"bad slug {slug!r}: use letters, digits, '-', '_' or '.', "
-                                  "with no '/' or '..'", line=lines.get("slug", 1))
+        slug = unicodedata.normalize("NFC", str(meta["slug"]))
+        if not is_safe_path(slug, "._-") or not is_slug_char(slug[0]) or ".." in slug:
+            raise PostError(path, f"bad slug {slug!r}: start with a letter or digit (any "
+                                  "script) and use only those, '-', '_' or '.', with no '/' or "
+                                  "'..'", line=lines.get("slug", 1))
         return slug
     match = DATED_NAME.match(path.stem)
     slug = slugify(match.group(4) if match else path.stem, keep_case=True)
@@ -190,10 +191,31 @@ def read_slug(meta: dict, path: Path, lines: dict[str, int]) -> str:
 
 
 def slugify(text: str, keep_case: bool = False) -> str:
-    """Letters, digits and single dashes: safe in any URL and file name. Jekyll's `:title`
-    keeps the file name's case, so post slugs do; tag slugs are lower-case."""
+    """Jekyll's default slugify: every run of characters that are not letters, marks or
+    decimal digits (in any script) becomes one dash; `Chats & été` -> `chats-été`, `猫` -> `猫`.
+
+    Jekyll's `:title` keeps the file name's case, so post slugs do; tag slugs are lower-case.
+    Text is NFC-normalised first: macOS writes file names decomposed (`e` + accent), and the
+    same slug must come out of either spelling. Links to these names are percent-encoded
+    where they are written (`sitegen.render.url_path`).
+    https://github.com/jekyll/jekyll/blob/master/lib/jekyll/utils.rb (`slugify`, mode "default")
+    """
+    text = unicodedata.normalize("NFC", text)
     text = text if keep_case else text.lower()
-    return re.sub(r"[^A-Za-z0-9]+", "-", text).strip("-")
+    dashed = "".join(char if is_slug_char(char) else "-" for char in text)
+    return re.sub(r"-{2,}", "-", dashed).strip("-")
+
+
+def is_slug_char(char: str) -> bool:
+    """A letter, mark or decimal digit (Unicode categories L*, M*, Nd), as Jekyll keeps."""
+    category = unicodedata.category(char)
+    return category[0] in "LM" or category == "Nd"
+
+
+def is_safe_path(text: str, punctuation: str) -> bool:
+    """Only slug characters and the given punctuation: nothing a URL or file system treats
+    specially (no spaces, `%`, `?`, `#`, backslashes)."""
+    return bool(text) and all(is_slug_char(c) or c in punctuation for c in text)
 
 
 def read_tags(meta: dict, path: Path, lines: dict[str, int]) -> tuple[str, ...]:
@@ -204,11 +226,22 @@ def read_tags(meta: dict, path: Path, lines: dict[str, int]) -> tuple[str, ...]:
     if not isinstance(tags, list) or not all(isinstance(t, (str, int)) for t in tags):
         raise PostError(path, f"tags must be a list of words, e.g. [keras, cnn]. "
                               f"Received: {tags!r}", line=lines.get("tags", 1))
-    tags = [str(t).strip() for t in tags]
+    tags = list(dict.fromkeys(unicodedata.normalize("NFC", str(t).strip()) for t in tags))
     if any(not slugify(t) for t in tags):
-        raise PostError(path, f"each tag needs a letter or digit. Received: {tags!r}",
-                        line=lines.get("tags", 1))
-    return tuple(dict.fromkeys(tags))
+        raise PostError(path, f"each tag needs a letter or digit (any script). "
+                              f"Received: {tags!r}", line=lines.get("tags", 1))
+    check_tag_clash(tags, path, lines.get("tags", 1))
+    return tuple(tags)
+
+
+def check_tag_clash(tags: list[str], path: Path, line: int) -> None:
+    """Two tags of one post that make the same tag page (`Keras CNN`, `keras-cnn`)."""
+    seen: dict[str, str] = {}
+    for tag in tags:
+        other = seen.setdefault(slugify(tag), tag)
+        if other != tag:
+            raise PostError(path, f"tags {other!r} and {tag!r} both make the page "
+                                  f"tags/{slugify(tag)}.html: keep one of them", line=line)
 
 
 def read_layout(meta: dict, site: SiteConfig, path: Path, lines: dict[str, int]) -> str:
@@ -284,11 +317,13 @@ def make_url(pattern: str, date: datetime.date, slug: str, permalink: Any, path:
     else:
         line = lines.get("slug", 1)
         url = fill_permalink(pattern, date, slug)
+    url = unicodedata.normalize("NFC", url)
     segments = url.split("/")
-    if (not url.startswith("/") or "\\" in url or any(s in (".", "..") for s in segments)
-            or not re.fullmatch(r"[A-Za-z0-9._~/-]+", url)):
+    if (not url.startswith("/") or any(s in (".", "..") for s in segments)
+            or not is_safe_path(url, "._~/-")):
         raise PostError(path, f"bad permalink {url!r}: it must start with '/' and use only "
-                              "letters, digits, '-', '_', '.' and '/', with no '..'", line=line)
+                              "letters and digits (any script), '-', '_', '.', '~' and '/', "
+                              "with no '..'", line=line)
     return url
 
 

@@ -1,9 +1,13 @@
 """Rendering one executed post into its page, its image files and its results.json.
 
 Markdown cells are first rendered as Jinja templates (so prose can quote `{{ results.x }}` and
-`{{ site.baseurl }}`), then as Markdown; code is highlighted with Pygments (no JavaScript);
-outputs are cleaned the way a terminal would show them, images are written as files, and the
+`{{ site.baseurl }}`), then as Markdown (sitegen.markup: math as MathML, heading anchors);
+code is highlighted with Pygments (no JavaScript); outputs are cleaned the way a terminal
+would show them and long ones cut (sitegen.outputs), images are written as files, and the
 results-record outputs are not shown: they are the data behind the summary box.
+
+Links to the page's own files are percent-encoded (`url_path`): slugs keep letters of any
+script, and the files on disk carry those names in UTF-8.
 """
 
 from __future__ import annotations
@@ -19,11 +23,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
+from urllib.parse import quote
 
 import jinja2
-from markdown_it import MarkdownIt
 from markupsafe import Markup, escape
-from mdit_py_plugins.dollarmath import dollarmath_plugin
 from pygments import highlight
 from pygments.formatters import HtmlFormatter
 from pygments.lexers import get_lexer_by_name
@@ -31,7 +34,11 @@ from pygments.util import ClassNotFound
 
 from catdog.results import MIME_TYPE, from_notebook
 from sitegen import datasources
+from sitegen import markup
+from sitegen.config import OUTPUT_DEFAULTS
 from sitegen.exceptions import RenderError
+from sitegen.mathml import MathError
+from sitegen.outputs import cut_text, human_size, image_size
 
 log = logging.getLogger(__name__)
 
@@ -49,8 +56,6 @@ QUICK_BANNER = ("Quick run: tiny synthetic data, one epoch, random weights — "
 IMAGE_TYPES = {"image/png": "png", "image/jpeg": "jpg", "image/svg+xml": "svg"}
 IPYTHON_SYNTAX = re.compile(r"^\s*[%!]|\?\s*$", re.MULTILINE)
 FORMATTER = HtmlFormatter(cssclass="highlight", nowrap=False)
-MARKDOWN = MarkdownIt("commonmark", {"html": True}).enable(["table", "strikethrough"]).use(
-    dollarmath_plugin, double_inline=True)
 
 
 class Executed(Protocol):
@@ -179,12 +184,15 @@ def render_post(post: Any, executed: Executed, site: Any, env: jinja2.Environmen
     out_dir = Path(out_dir)
     results = executed.results or from_notebook(executed.notebook)
     page = make_page(post, site)
-    images = Assets(posixpath.relpath(post.asset_dir, posixpath.dirname(post.output_path)))
-    body = render_cells(post, executed.notebook, site, page, results, images)
+    images = Assets(page["asset_url"], dict(getattr(site, "outputs", OUTPUT_DEFAULTS)))
+    reserved = {"contents", *(f"cell-{n}" for n in range(1, len(executed.notebook.cells) + 1))}
+    with markup.page_headings(reserved) as headings:
+        body = render_cells(post, executed.notebook, site, page, results, images)
     html = env.get_template(f"{post.layout}.html").render(
         site=site, page=page, post=post, content=Markup(body),
         summary=summarize(results, executed.run), run=executed.run,
-        quick=is_quick(results, executed.run), quick_banner=QUICK_BANNER)
+        quick=is_quick(results, executed.run), quick_banner=QUICK_BANNER,
+        toc=markup.contents(headings.found, getattr(site, "toc_min_headings", 4)))
     files = {post.output_path: html.encode("utf-8"),
              f"{post.asset_dir}/results.json": dump_json(post_record(post, results,
                                                                      executed.run))}
@@ -196,18 +204,29 @@ def make_page(post: Any, site: Any) -> dict[str, Any]:
     """What templates and prose see as `page` (as in Jekyll); `root` is the relative way back
     to the site root, so pages also work opened from disk."""
     root = "../" * post.output_path.count("/")
+    asset_dir = posixpath.relpath(post.asset_dir, posixpath.dirname(post.output_path))
     return {"title": post.title, "date": post.date, "url": post.url, "slug": post.slug,
             "description": post.description, "layout": post.layout, "root": root,
-            # where the post's images and files are, relative to its page
-            "asset_url": posixpath.relpath(post.asset_dir, posixpath.dirname(post.output_path)),
-            "tags": [{"name": t, "url": root + tag_path(t)} for t in post.tags]}
+            # where the post's images and files are, relative to its page (percent-encoded)
+            "asset_url": url_path(asset_dir),
+            "tags": [{"name": t, "url": root + url_path(tag_path(t))} for t in post.tags]}
 
 
 def tag_path(tag: str) -> str:
-    """`Keras CNN` -> `tags/keras-cnn.html`."""
+    """`Keras CNN` -> `tags/keras-cnn.html`, `Été` -> `tags/été.html` (a file name: link to it
+    with `url_path`)."""
     from sitegen.posts import slugify
 
     return f"tags/{slugify(tag)}.html"
+
+
+def url_path(path: str) -> str:
+    """A file's path as it goes in a link: `2024/été.html` -> `2024/%C3%A9t%C3%A9.html`.
+
+    Slugs keep non-ASCII letters; browsers would accept them raw, but the sitemap protocol
+    and many feed readers want RFC 3986 URLs, so every link is encoded the same way.
+    """
+    return quote(path, safe="/~")
 
 
 def is_quick(results: Mapping[str, Any], run: Mapping[str, Any] | None) -> bool:
@@ -306,15 +325,21 @@ def is_number(value: Any) -> bool:
 
 @dataclass
 class Assets:
-    """A page's image files, and the page-relative folder they are linked from (`slug`), so
-    images load from disk and under any baseurl alike."""
+    """A page's files (images, full outputs), the page-relative folder they are linked from
+    (`slug`, percent-encoded), so they load from disk and under any baseurl alike, and the
+    site's `outputs:` limits."""
 
     prefix: str
+    limits: dict[str, int] = field(default_factory=lambda: dict(OUTPUT_DEFAULTS))
     files: dict[str, bytes] = field(default_factory=dict)
+    images: int = 0
 
     def add(self, name: str, data: bytes) -> str:
         self.files[name] = data
-        return f"{self.prefix}/{name}" if self.prefix != "." else name
+        return f"{self.prefix}/{url_path(name)}" if self.prefix != "." else url_path(name)
+
+    def is_too_large(self, data: bytes) -> bool:
+        return len(data) > self.limits["max_bytes"]
 
 
 def render_cells(post: Any, notebook: Any, site: Any, page: dict, results: Mapping,
@@ -344,7 +369,13 @@ def render_markdown(source: str, context: dict, post: Any, number: int) -> str:
     """Jinja first (quoting results, site, page), then Markdown with tables and math."""
     if "{{" in source or "{%" in source or "{#" in source:
         source = render_prose_template(source, context, post, number)
-    return f'<div class="cell markdown">\n{MARKDOWN.render(source)}</div>'
+    try:
+        html = markup.render(source)
+    except MathError as error:
+        raise RenderError(post.path, f"{error} (markdown cell {number}, counting every cell); "
+                                     "write it in LaTeX that latex2mathml knows, or escape a "
+                                     "literal dollar as \\$", cell=None) from None
+    return f'<div class="cell markdown">\n{html}</div>'
 
 
 def render_prose_template(source: str, context: dict, post: Any, number: int) -> str:
@@ -428,45 +459,78 @@ def render_output(output: Any, number: int, index: int, images: Assets) -> str:
     """One output as HTML: stream and text cleaned and escaped, images as files, the results
     record not shown at all."""
     kind = output.get("output_type")
+    name = f"output-{number}-{index}"
     if kind == "stream":
-        name = output.get("name", "stdout")
-        text = clean_terminal_text(output.get("text", ""))
-        text = drop_native_log_lines(text) if name == "stderr" else text
-        return pre(text, f"stream {name}") if text.strip() else ""
+        stream = output.get("name", "stdout")
+        text = clean_terminal_text(join_text(output.get("text", "")))
+        text = drop_native_log_lines(text) if stream == "stderr" else text
+        return pre(text, f"stream {stream}", images, name) if text.strip() else ""
     if kind == "error":
         traceback = "\n".join(output.get("traceback", [])) or \
             f"{output.get('ename')}: {output.get('evalue')}"
-        return pre(strip_ansi(traceback), "error")
+        return pre(strip_ansi(traceback), "error", images, name)
     data = output.get("data", {})
     if MIME_TYPE in data:
         return ""
     for mime, extension in IMAGE_TYPES.items():
         if mime in data:
-            src = images.add(f"fig-{number}-{index}.{extension}", decode_image(data[mime], mime))
-            return image_tag(src, output.get("metadata", {}).get(mime, {}), number)
-    return render_rich(data)
+            image = decode_image(data[mime], mime)
+            src = images.add(f"fig-{number}-{index}.{extension}", image)
+            if images.is_too_large(image):
+                return too_large(src, f"Figure from cell {number}", len(image), images)
+            images.images += 1
+            size = displayed_size(output.get("metadata", {}).get(mime, {}), image, mime)
+            return image_tag(src, size, number, lazy=images.images > 1)
+    return render_rich(data, images, name)
 
 
-def render_rich(data: Mapping[str, Any]) -> str:
+def render_rich(data: Mapping[str, Any], images: Assets, name: str) -> str:
     """HTML from our own kernel is kept (tables); other text is shown as escaped text."""
     if "text/html" in data:
-        return f'<div class="output html">{join_text(data["text/html"])}</div>'
+        html = join_text(data["text/html"])
+        if images.is_too_large(html.encode("utf-8")):
+            src = images.add(f"{name}.html", html.encode("utf-8"))
+            return too_large(src, "HTML output", len(html.encode("utf-8")), images)
+        return f'<div class="output html">{html}</div>'
     if "text/markdown" in data:
-        return f'<div class="output markdown">{MARKDOWN.render(join_text(data["text/markdown"]))}</div>'
+        text = join_text(data["text/markdown"])
+        if images.is_too_large(text.encode("utf-8")):  # shown as text: cut, the rest linked
+            return pre(text, "result", images, name)
+        return f'<div class="output markdown">{markup.render(text)}</div>'
     for mime in ("text/latex", "text/plain"):
         if mime in data:
-            return pre(clean_terminal_text(join_text(data[mime])), "result")
+            return pre(clean_terminal_text(join_text(data[mime])), "result", images, name)
     return ""
+
+
+def too_large(src: str, what: str, size: int, images: Assets) -> str:
+    """The note shown instead of an image or HTML output over `outputs.max_bytes`."""
+    limit = human_size(images.limits["max_bytes"])
+    return (f'<p class="output too-large">{what} not shown: {human_size(size)} is over this '
+            f'site\'s {limit} per output (<code>outputs: max_bytes</code> in _config.yml). '
+            f'<a href="{escape(src)}">Open it</a>.</p>')
 
 
 def join_text(value: Any) -> str:
     return "".join(value) if isinstance(value, list) else str(value)
 
 
-def pre(text: str, css_class: str) -> str:
+def pre(text: str, css_class: str, images: Assets, name: str) -> str:
+    """Text in a box; a long one shows its first and last lines, a marker saying how many are
+    hidden, and a link to the whole of it as `name.txt` beside the page."""
+    text = text.rstrip()
     if not text.strip():
         return ""
-    return f'<pre class="output {css_class}">{escape(text.rstrip())}</pre>'
+    limits = images.limits
+    cut = cut_text(text, limits["head_lines"], limits["tail_lines"], limits["max_bytes"])
+    if cut is None:
+        return f'<pre class="output {css_class}">{escape(text)}</pre>'
+    whole = (text + "\n").encode("utf-8")
+    href = images.add(f"{name}.txt", whole)
+    marker = (f'<span class="cut">⋯ {cut.hidden_lines:,} more lines not shown · '
+              f'<a href="{escape(href)}">the whole output ({human_size(len(whole))})</a> ⋯</span>')
+    tail = f"\n{escape(cut.tail)}" if cut.tail else ""
+    return f'<pre class="output {css_class} long">{escape(cut.head)}\n{marker}{tail}</pre>'
 
 
 def decode_image(value: Any, mime: str) -> bytes:
@@ -477,8 +541,19 @@ def decode_image(value: Any, mime: str) -> bytes:
     return base64.b64decode(text)
 
 
-def image_tag(src: str, metadata: Mapping[str, Any], number: int) -> str:
-    size = "".join(f' {k}="{int(metadata[k])}"' for k in ("width", "height")
-                   if is_number(metadata.get(k)))
+def displayed_size(metadata: Mapping[str, Any], image: bytes, mime: str) -> tuple[int, int] | None:
+    """The size the notebook asked for (a retina figure's metadata halves its pixels), else
+    the image's own."""
+    if is_number(metadata.get("width")) and is_number(metadata.get("height")):
+        return int(metadata["width"]), int(metadata["height"])
+    return image_size(image, mime)
+
+
+def image_tag(src: str, size: tuple[int, int] | None, number: int, lazy: bool) -> str:
+    """width and height reserve the figure's box (no layout shift as it loads); every figure
+    but the page's first loads lazily: the first may be in view when the page opens (the
+    heuristic WordPress uses: https://make.wordpress.org/core/2021/07/15/refining-wordpress-cores-lazy-loading-implementation/)."""
+    dimensions = f' width="{size[0]}" height="{size[1]}"' if size else ""
+    loading = ' loading="lazy"' if lazy else ""
     return (f'<figure class="output image"><img src="{escape(src)}"'
-            f' alt="Figure from cell {number}" loading="lazy"{size}></figure>')
+            f' alt="Figure from cell {number}"{loading} decoding="async"{dimensions}></figure>')

@@ -18,6 +18,7 @@ from sitegen.exceptions import BuildError, Interrupted
 from sitegen.interrupt import StopRequest, stop_on_signals
 from sitegen.progress import Progress
 from sitegen.state import BuildOptions
+from sitegen.livereload import LiveReloadMixin, Reloader
 
 log = logging.getLogger(__name__)
 
@@ -48,12 +49,14 @@ def rebuild(options: BuildOptions, stop: StopRequest | None = None) -> None:
 def serve(options: BuildOptions, port: int = 8000, poll_seconds: float = 1.0) -> int:
     """Builds once, serves `_site/` on 127.0.0.1:`port`, and rebuilds on change until stopped.
 
-    Returns the shell's code for the signal that stopped it (130 for Ctrl-C, 143 for
-    SIGTERM); a stop during a rebuild raises Interrupted, as a build does.
+    Open pages reload themselves after each rebuild (sitegen/livereload.py). Returns the
+    shell's code for the signal that stopped it (130 for Ctrl-C, 143 for SIGTERM); a stop
+    during a rebuild raises Interrupted, as a build does.
     """
     with stop_on_signals() as stop:
         rebuild(options, stop)
-        handler = functools.partial(_SiteHandler, site_dir=options.site_dir)
+        reloader = Reloader()
+        handler = functools.partial(_SiteHandler, site_dir=options.site_dir, reloader=reloader)
         server = http.server.ThreadingHTTPServer(("127.0.0.1", port), handler)
         threading.Thread(target=server.serve_forever, daemon=True).start()
         port = server.server_address[1]  # the one the system chose for --port 0
@@ -66,16 +69,19 @@ def serve(options: BuildOptions, port: int = 8000, poll_seconds: float = 1.0) ->
                 if now != seen:
                     seen = now
                     rebuild(options, stop)
+                    reloader.bump()
         finally:
             server.shutdown()
     return stop.exit_code
 
 
-class _SiteHandler(http.server.SimpleHTTPRequestHandler):
-    """Serves the current `_site/`, which each rebuild replaces as a whole folder."""
+class _SiteHandler(LiveReloadMixin, http.server.SimpleHTTPRequestHandler):
+    """Serves the current `_site/`, which each rebuild replaces as a whole folder; HTML pages
+    get the live-reload script on the way out (never on disk)."""
 
-    def __init__(self, *args, site_dir: Path, **kwargs):
+    def __init__(self, *args, site_dir: Path, reloader: Reloader, **kwargs):
         self.site_dir = site_dir
+        self.reloader = reloader
         super().__init__(*args, directory=str(site_dir), **kwargs)
 
     def translate_path(self, path: str) -> str:

@@ -1,23 +1,35 @@
-"""A rendered post opened in headless Chromium (Debian's `chromium`): every image loads and a
-screenshot is not blank. The probe script lives in a copy of the page made by this test only;
-templates carry no JavaScript."""
+"""Rendered pages in headless Chromium (Debian's `chromium`): every image loads, a screenshot is
+not blank, code and outputs scroll inside their box at a phone's and a desktop's width, the
+dark scheme follows the reader's setting, math is laid out as MathML, and `--serve` reloads an
+open page after an edit.
+
+The first two use Chromium's command line; the others drive it with Selenium through Debian's
+`chromedriver`. Each skips when what it needs is absent. Probe scripts live in copies of pages
+made by these tests only; templates carry no JavaScript.
+"""
 
 from __future__ import annotations
 
+import base64
 import shutil
+import socket
 import subprocess
+import sys
+import time
 from pathlib import Path
 
+import nbformat.v4 as v4
 import pytest
 
 from sitegen.config import make_config
 from sitegen.feeds import render_listings
 from sitegen.posts import read_post
 from sitegen.render import make_environment, render_post
-from test_render import make_executed, write_post
+from test_render import make_executed, record, tiny_png, write_post, VALUES
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+CHROMEDRIVER = shutil.which("chromedriver")
 pytestmark = [pytest.mark.browser,
               pytest.mark.skipif(CHROMIUM is None, reason="needs Debian's chromium")]
 
@@ -29,6 +41,11 @@ window.addEventListener("load", () => {
 });
 </script>"""
 
+LONG_LINE = ("results.record(test_accuracy=score['accuracy'], test_loss=score['loss'], "
+             "device=run.device, train_seconds=run.seconds, epochs=epochs, image_count=3000)")
+PROSE = ("## The loss\n\nWe minimise $L = -\\sum_{i=1}^{n} y_i \\log p_i$, and report\n\n"
+         "$$\\mathrm{accuracy} = \\frac{TP + TN}{TP + TN + FP + FN}$$\n")
+
 
 def run_chromium(*args: str) -> str:
     command = [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
@@ -38,11 +55,18 @@ def run_chromium(*args: str) -> str:
 
 @pytest.fixture(scope="module")
 def page(tmp_path_factory) -> Path:
+    """A post with a heading, math, a code line longer than any screen and a figure."""
     tmp = tmp_path_factory.mktemp("browser")
     site = make_config({}, ROOT)
     env = make_environment(ROOT / "templates")
     post = read_post(write_post(tmp), site)
-    executed = make_executed(post)
+    cells = [v4.new_markdown_cell("# A cat or a dog?"), v4.new_markdown_cell(PROSE),
+             v4.new_code_cell(LONG_LINE, outputs=[
+                 v4.new_output("stream", name="stdout", text="Epoch 1/3\n2/2 done\n"),
+                 v4.new_output("display_data", data={
+                     "image/png": base64.b64encode(tiny_png(240)).decode()}),
+                 record(VALUES)])]
+    executed = make_executed(post, cells=cells)
     render_post(post, executed, site, env, tmp / "_site")
     render_listings([(post, executed)], site, env, tmp / "_site")
     return tmp / "_site" / post.output_path
@@ -56,12 +80,168 @@ def test_every_image_loads(page):
 
 
 def test_screenshot_is_not_blank(page, tmp_path):
-    from PIL import Image
-
     shot = tmp_path / "shot.png"
     run_chromium(f"--screenshot={shot}", page.as_uri())
+    assert_not_blank(shot)
+
+
+def assert_not_blank(shot: Path) -> None:
+    from PIL import Image
+
     with Image.open(shot) as image:
         extrema = image.convert("RGB").getextrema()
         colours = image.convert("RGB").getcolors(maxcolors=1_000_000) or []
     assert any(low != high for low, high in extrema)
     assert len(colours) > 10  # text, the summary box and the figure, not one flat colour
+
+
+# ---------------------------------------------------------------- driven with Selenium
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory):
+    """Headless Chromium under Selenium, with Debian's chromedriver (nothing downloaded)."""
+    webdriver = pytest.importorskip("selenium.webdriver", reason="needs `pip install selenium`")
+    from selenium.webdriver.chrome.service import Service
+
+    if CHROMEDRIVER is None:
+        pytest.skip("needs Debian's chromedriver")
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic",
+                 "--no-first-run", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--hide-scrollbars",
+                 f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}"):
+        options.add_argument(flag)
+    driver = webdriver.Chrome(options=options, service=Service(CHROMEDRIVER))
+    yield driver
+    driver.quit()
+
+
+def open_page(driver, url: str, width: int, scheme: str = "light", height: int = 900) -> None:
+    driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {
+        "width": width, "height": height, "deviceScaleFactor": 1, "mobile": width < 600})
+    driver.execute_cdp_cmd("Emulation.setEmulatedMedia", {
+        "features": [{"name": "prefers-color-scheme", "value": scheme}]})
+    driver.get(url)
+
+
+def screenshot(driver, path: Path) -> Path:
+    path.write_bytes(base64.b64decode(
+        driver.execute_cdp_cmd("Page.captureScreenshot", {"format": "png"})["data"]))
+    return path
+
+
+@pytest.mark.parametrize("width", [375, 1200], ids=["phone", "desktop"])
+def test_code_scrolls_inside_its_box_and_the_page_never_sideways(browser, page, width, tmp_path):
+    open_page(browser, page.as_uri(), width)
+    layout = browser.execute_script("""
+      const code = Array.from(document.querySelectorAll('.highlight pre'))
+        .find(p => p.textContent.includes('image_count=3000'));
+      code.scrollLeft = 120;
+      return {page: document.documentElement.scrollWidth, view: innerWidth,
+              code: code.scrollWidth, box: code.clientWidth, scrolled: code.scrollLeft,
+              boxRight: code.getBoundingClientRect().right};""")
+    assert layout["page"] <= layout["view"]  # the body never scrolls sideways
+    assert layout["code"] > layout["box"] and layout["scrolled"] > 0  # the box does
+    assert layout["boxRight"] <= layout["view"]
+    assert_not_blank(screenshot(browser, tmp_path / f"page-{width}.png"))
+
+
+@pytest.mark.parametrize("width", [375, 1200], ids=["phone", "desktop"])
+@pytest.mark.parametrize("scheme,background", [("light", "rgb(255, 255, 255)"),
+                                               ("dark", "rgb(13, 17, 23)")])
+def test_colour_scheme_follows_the_reader(browser, page, width, scheme, background, tmp_path):
+    open_page(browser, page.as_uri(), width, scheme)
+    colours = browser.execute_script("""
+      const style = e => getComputedStyle(document.querySelector(e));
+      return {body: style('body').backgroundColor, text: style('body').color,
+              figure: style('.output.image img').backgroundColor,
+              code: style('.highlight pre').backgroundColor};""")
+    assert colours["body"] == background
+    assert colours["figure"] == "rgb(255, 255, 255)"  # plots are drawn for white paper
+    assert colours["text"] != colours["body"] and colours["code"] != colours["body"]
+    assert_not_blank(screenshot(browser, tmp_path / f"page-{width}-{scheme}.png"))
+
+
+def test_math_is_laid_out_natively(browser, page, tmp_path):
+    open_page(browser, page.as_uri(), 1200)
+    boxes = browser.execute_script("""
+      const box = e => e.getBoundingClientRect().toJSON();
+      const fraction = document.querySelector('.math.block mfrac');
+      const sum = document.querySelector('.math.inline msubsup');
+      fraction.scrollIntoView();
+      return {numerator: box(fraction.children[0]), denominator: box(fraction.children[1]),
+              operator: box(sum.children[0]), lower: box(sum.children[1]),
+              source: document.body.innerText.includes('\\\\frac')};""")
+    assert boxes["numerator"]["bottom"] <= boxes["denominator"]["top"] + 1  # stacked
+    assert boxes["numerator"]["width"] > 50 and boxes["operator"]["height"] > 5
+    assert boxes["lower"]["top"] > boxes["operator"]["top"]  # the subscript sits lower
+    assert not boxes["source"]
+    assert_not_blank(screenshot(browser, tmp_path / "math.png"))
+
+
+# ---------------------------------------------------------------- live reload
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def preview(tmp_path):
+    """`build.py --serve` on a one-post site whose post is prose only (no kernel starts)."""
+    shutil.copytree(ROOT / "templates", tmp_path / "templates")
+    post = tmp_path / "posts" / "2024-01-05-hello.md"
+    post.parent.mkdir()
+    post.write_text("---\ntitle: Hello\n---\n\nThe first version.\n")
+    port = free_port()
+    server = subprocess.Popen([sys.executable, str(ROOT / "build.py"), "--serve", "--root",
+                               str(tmp_path), "--port", str(port)], cwd=ROOT,
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        wait_for_server(port, server)
+        yield post, f"http://127.0.0.1:{port}/2024/01/05/hello.html", tmp_path / "_site"
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+def wait_for_server(port: int, server: subprocess.Popen, seconds: float = 60) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            pytest.fail(f"build.py --serve exited: {server.stdout.read()}")
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            time.sleep(0.2)
+    pytest.fail("build.py --serve did not start listening")
+
+
+def page_text(driver) -> str:
+    """The page's text, or "" while it is being replaced by a reload."""
+    from selenium.common.exceptions import WebDriverException
+
+    try:
+        return driver.execute_script("return document.body ? document.body.innerText : ''")
+    except WebDriverException:
+        return ""
+
+
+def test_preview_reloads_the_open_page_after_an_edit(browser, preview):
+    post, url, site_dir = preview
+    open_page(browser, url, 1200)
+    assert "The first version." in page_text(browser)
+    post.write_text(post.read_text().replace("first", "second"))
+    edited = time.monotonic()
+    while time.monotonic() - edited < 20:
+        if "The second version." in page_text(browser):
+            break
+        time.sleep(0.1)
+    else:
+        pytest.fail("the open page did not reload within 20 s of the edit")
+    assert time.monotonic() - edited < 5  # polled each second, rebuilt in ~0.2 s, then reload
+    published = (site_dir / "2024/01/05/hello.html").read_text()
+    assert "The second version." in published and "livereload" not in published

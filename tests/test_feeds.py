@@ -128,3 +128,64 @@ def test_two_builds_give_the_same_bytes(tmp_path):
     for name in files_a:
         if (tmp_path / "a" / name).is_file():
             assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()
+
+
+@pytest.fixture
+def unicode_site(tmp_path):
+    """Accented and CJK names everywhere: a post file, its tags, and a tag two posts spell
+    differently (`Keras` and `keras`: one page)."""
+    posts_dir = tmp_path / "posts"
+    posts_dir.mkdir()
+    write_post(posts_dir, "2024-08-04-chats-été.md", title="Chats 🐱 et été",
+               front="---\ntitle: Chats 🐱 et été\ntags: [été, 猫, Keras]\n---\n\n")
+    write_post(posts_dir, "2024-08-05-dogs.md", title="Dogs",
+               front="---\ntitle: Dogs\ntags: [keras]\n---\n\n")
+    site = make_config({"url": "https://example.org", "baseurl": "/blog"}, ROOT)
+    env = make_environment(ROOT / "templates")
+    out = tmp_path / "_site"
+    pairs = [(post, make_executed(post)) for post in read_posts(posts_dir, site)]
+    for post, executed in pairs:
+        render_post(post, executed, site, env, out)
+    render_listings(pairs, site, env, out)
+    return site, out, pairs
+
+
+def test_unicode_names_give_files_and_percent_encoded_links(unicode_site):
+    site, out, _ = unicode_site
+    assert (out / "2024/08/04/chats-été.html").is_file()
+    assert (out / "tags/été.html").is_file() and (out / "tags/猫.html").is_file()
+    index = (out / "index.html").read_text()
+    assert 'href="2024/08/04/chats-%C3%A9t%C3%A9.html"' in index
+    assert 'href="tags/%E7%8C%AB.html"' in index and ">猫</a>" in index
+    page = (out / "2024/08/04/chats-été.html").read_text()
+    assert 'src="chats-%C3%A9t%C3%A9/fig-2-2.png"' in page
+    assert 'href="../../../tags/%C3%A9t%C3%A9.html"' in page
+    assert check_site(out, site.baseurl) == []
+
+
+def test_unicode_links_in_feed_and_sitemap_are_valid_urls(unicode_site):
+    _, out, _ = unicode_site
+    feed = ET.parse(out / "feed.xml").getroot()
+    links = [e.find(f"{ATOM}link").get("href") for e in feed.findall(f"{ATOM}entry")]
+    assert "https://example.org/blog/2024/08/04/chats-%C3%A9t%C3%A9.html" in links
+    assert "Chats 🐱 et été" in [e.findtext(f"{ATOM}title") for e in feed.findall(f"{ATOM}entry")]
+    assert {c.get("term") for c in feed.iter(f"{ATOM}category")} >= {"été", "猫"}
+    locs = [u.findtext(f"{SITEMAP}loc") for u in ET.parse(out / "sitemap.xml").getroot()]
+    assert "https://example.org/blog/tags/%C3%A9t%C3%A9.html" in locs
+    assert all(loc.isascii() for loc in locs)
+
+
+def test_tags_that_slugify_alike_share_a_page_and_are_reported(unicode_site, caplog):
+    from sitegen.feeds import tag_clashes
+
+    site, out, pairs = unicode_site
+    assert sorted(p.name for p in (out / "tags").iterdir()) == ["keras.html", "été.html",
+                                                                 "猫.html"]
+    html = (out / "tags/keras.html").read_text()
+    assert "Dogs" in html and "Chats" in html and "Posts tagged “Keras”" in html
+    assert tag_clashes(pairs) == [
+        "tags 'Keras', 'keras' all make tags/keras.html ('Keras' in 2024-08-04-chats-été.md; "
+        "'keras' in 2024-08-05-dogs.md): they share one page titled 'Keras'; spell them alike"]
+    with caplog.at_level("WARNING", logger="sitegen.feeds"):
+        render_listings(pairs, site, make_environment(ROOT / "templates"), out)
+    assert "tags/keras.html" in caplog.text

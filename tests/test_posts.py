@@ -127,4 +127,60 @@ def test_bad_posts_can_be_collected_so_the_build_goes_on(tmp_path, site):
 
 def test_odd_file_names_give_safe_slugs(tmp_path, site):
     post = read_post(write(tmp_path, "2024-01-05-Ünïcode & <b>.md", "title: A\n"), site)
-    assert post.slug == "n-code-b" and post.output_path == "2024/01/05/n-code-b.html"
+    assert post.slug == "Ünïcode-b" and post.output_path == "2024/01/05/Ünïcode-b.html"
+
+
+@pytest.mark.parametrize("text,slug", [
+    ("chats-été", "chats-été"), ("Keras CNN", "keras-cnn"), ("猫 と 犬", "猫-と-犬"),
+    ("हिन्दी", "हिन्दी"), ("C++ / C#", "c-c"), ("🐱 cats 🐶", "cats"), ("e\u0301te\u0301", "été"),
+    ("  --a__b--  ", "a-b")],
+    ids=["accents", "ascii", "cjk", "devanagari-marks", "punctuation", "emoji", "nfd", "dashes"])
+def test_slugify_keeps_letters_of_any_script_as_jekyll_does(text, slug):
+    from sitegen.posts import slugify
+
+    assert slugify(text) == slug
+
+
+def test_accented_file_name_keeps_its_letters_in_the_url(tmp_path, site):
+    post = read_post(write(tmp_path, "2024-08-04-chats-été.md", "title: Chats\n"), site)
+    assert post.slug == "chats-été" and post.url == "/2024/08/04/chats-été.html"
+
+
+def test_decomposed_file_name_gives_the_composed_slug(tmp_path, site):
+    post = read_post(write(tmp_path, "2024-08-04-e\u0301te\u0301.md", "title: Été\n"), site)
+    assert post.slug == "été"  # NFC, as a macOS file name (NFD) must give the same URL
+
+
+def test_unicode_tags_are_accepted(tmp_path, site):
+    post = read_post(write(tmp_path, "2024-08-04-chats.md", "title: A\ntags: [été, 猫]\n"), site)
+    assert post.tags == ("été", "猫")
+
+
+@pytest.mark.parametrize("front,words", [
+    ("title: A\ntags: [Keras CNN, keras-cnn]\n", "'Keras CNN' and 'keras-cnn' both make the page tags/keras-cnn.html"),
+    ("title: A\ntags: [🐱]\n", "each tag needs a letter or digit"),
+    ("title: A\nslug: a/b\n", "bad slug 'a/b'"),
+    ("title: A\npermalink: /a b/\n", "bad permalink '/a b/'")],
+    ids=["tag-clash", "emoji-tag", "slug-with-slash", "permalink-with-space"])
+def test_unsafe_or_clashing_names_are_errors_on_their_line(tmp_path, site, front, words):
+    with pytest.raises(PostError, match="A.md") as caught:
+        read_post(write(tmp_path, "2024-08-04-A.md", front), site)
+    assert words in str(caught.value) and caught.value.line == 3
+
+
+def test_unicode_slug_and_permalink_in_front_matter(tmp_path, site):
+    post = read_post(write(tmp_path, "x.md", "title: A\ndate: 2024-08-04\nslug: été\n"), site)
+    assert post.url == "/2024/08/04/été.html"
+    post = read_post(write(tmp_path, "2024-08-04-y.md", "title: A\npermalink: /猫/\n"), site)
+    assert post.output_path == "猫/index.html"
+
+
+def test_output_and_contents_settings_are_checked():
+    from sitegen.config import OUTPUT_DEFAULTS
+
+    assert make_config({}).outputs == OUTPUT_DEFAULTS
+    assert make_config({"outputs": {"head_lines": 5}}).outputs["tail_lines"] == 20
+    for bad in ({"outputs": {"head": 5}}, {"outputs": {"tail_lines": -1}},
+                {"outputs": {"max_bytes": 0}}, {"toc_min_headings": "many"}):
+        with pytest.raises(ValueError, match="outputs|toc_min_headings"):
+            make_config(bad)

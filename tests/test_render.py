@@ -165,7 +165,7 @@ def test_prose_quotes_recorded_results(rendered):
 
 
 def test_results_record_output_is_not_shown(rendered):
-    assert "recorded" not in rendered[2] and MIME_TYPE not in rendered[2]
+    assert ">recorded</pre>" not in rendered[2] and MIME_TYPE not in rendered[2]
 
 
 def test_stream_is_cleaned_like_a_terminal_and_escaped(rendered):
@@ -285,3 +285,165 @@ def test_consecutive_stream_outputs_show_as_one_block():
                {"output_type": "stream", "name": "stderr", "text": "warning\n"}]
     joined = coalesce_streams(outputs)
     assert [o["text"] for o in joined] == ["Epoch 1/2\n63/63 - 5s - loss: 0.6\n", "warning\n"]
+
+
+# ---------------------------------------------------------------- long outputs (issue 13)
+
+def render_cells_of(tmp_path, cells, settings: dict | None = None, body: str = BODY):
+    """Renders a post whose executed notebook is `cells`; (post, out dir, page html)."""
+    site = make_config(settings or {}, ROOT)
+    post = read_post(write_post(tmp_path, body=body), site)
+    out = tmp_path / "_site"
+    render_post(post, make_executed(post, cells=cells), site, make_environment(ROOT / "templates"),
+                out)
+    return post, out, (out / post.output_path).read_text()
+
+
+def printing(text: str, name: str = "stdout"):
+    return v4.new_code_cell("for step in range(300_000): print(step)",
+                            outputs=[v4.new_output("stream", name=name, text=text)])
+
+
+def test_a_chatty_cell_shows_its_first_and_last_lines_and_links_the_rest(tmp_path):
+    text = "".join(f"step {i} loss 0.{i % 97:02d}\n" for i in range(300_000))
+    post, out, html = render_cells_of(tmp_path, [printing(text)])
+    assert len(html.encode()) < 60_000  # the whole output is ~6 MB
+    assert "step 39 loss" in html and "step 40 loss" not in html
+    assert "step 299979 loss" not in html and "step 299980 loss" in html
+    assert "⋯ 299,940 more lines not shown" in html
+    assert 'href="cat-or-dog/output-1-1.txt"' in html
+    assert (out / "2024/01/05/cat-or-dog/output-1-1.txt").read_text() == text
+
+
+def test_output_limits_come_from_the_site_settings(tmp_path):
+    text = "\n".join(f"line {i}" for i in range(10))
+    _, _, html = render_cells_of(tmp_path, [printing(text)],
+                                 {"outputs": {"head_lines": 2, "tail_lines": 1}})
+    shown = html.split('<pre class="output stream stdout long">')[1].split("</pre>")[0]
+    assert shown.startswith("line 0\nline 1\n<span class=\"cut\">⋯ 7 more lines not shown")
+    assert shown.endswith("</span>\nline 9")
+
+
+def test_a_short_output_is_shown_whole(tmp_path):
+    _, out, html = render_cells_of(tmp_path, [printing("a\nb\n")])
+    assert '<pre class="output stream stdout">a\nb</pre>' in html
+    assert not list(out.rglob("*.txt"))
+
+
+def test_one_huge_line_is_cut_too(tmp_path):
+    _, out, html = render_cells_of(tmp_path, [printing("x" * 5_000_000)],
+                                   {"outputs": {"max_bytes": 10_000}})
+    assert len(html.encode()) < 40_000 and "the whole output (5.0 MB)" in html
+    assert len((out / "2024/01/05/cat-or-dog/output-1-1.txt").read_text()) == 5_000_001
+
+
+def test_images_and_html_over_the_byte_limit_are_linked_with_a_note(tmp_path):
+    big_html = "<table>" + "<tr><td>row</td></tr>" * 200 + "</table>"
+    cell = v4.new_code_cell("show()", outputs=[
+        v4.new_output("display_data", data={"image/png": base64.b64encode(tiny_png(64)).decode()}),
+        v4.new_output("display_data", data={"text/html": big_html, "text/plain": "t"})])
+    _, out, html = render_cells_of(tmp_path, [cell], {"outputs": {"max_bytes": 150}})
+    assert "<img" not in html and big_html not in html
+    assert "Figure from cell 1 not shown" in html and "HTML output not shown" in html
+    assert 'href="cat-or-dog/fig-1-1.png"' in html and 'href="cat-or-dog/output-1-2.html"' in html
+    assert (out / "2024/01/05/cat-or-dog/output-1-2.html").read_text() == big_html
+
+
+def test_a_huge_markdown_output_is_shown_as_cut_text(tmp_path):
+    table = "| n |\n|---|\n" + "".join(f"| {i} |\n" for i in range(1000))
+    cell = v4.new_code_cell("display(Markdown(table))", outputs=[
+        v4.new_output("display_data", data={"text/markdown": table, "text/plain": "md"})])
+    _, out, html = render_cells_of(tmp_path, [cell], {"outputs": {"max_bytes": 1000}})
+    assert "<table>" not in html and "⋯ 942 more lines not shown" in html
+    assert (out / "2024/01/05/cat-or-dog/output-1-1.txt").read_text() == table
+
+
+# ---------------------------------------------------------------- math, headings, contents
+
+def test_math_becomes_mathml_at_build_time(tmp_path):
+    cells = [v4.new_markdown_cell("The loss $L = -\\sum_{i=1}^{n} y_i \\log p_i$ and\n\n"
+                                  "$$\\mathrm{acc} = \\frac{TP + TN}{N}$$\n\nIt costs $5 and $10.")]
+    _, _, html = render_cells_of(tmp_path, cells)
+    assert '<span class="math inline"><math xmlns="http://www.w3.org/1998/Math/MathML"' in html
+    assert "<msubsup><mo>∑</mo>" in html and "<mfrac>" in html
+    assert '<mi>log</mi><mspace width="0.1667em"></mspace><msub><mi>p</mi>' in html  # as TeX
+    assert '<math xmlns="http://www.w3.org/1998/Math/MathML" display="block">' in html
+    assert "\\sum" not in html and "It costs $5 and $10." in html
+
+
+@pytest.mark.parametrize("formula,why", [
+    ("\\frac{1}", "needs 2 parts"), ("\\lossfn(y)", "unknown command `\\lossfn`"),
+    ("x^", "cannot convert"), ("a}", "closes no")],
+    ids=["missing-argument", "unknown-command", "missing-script", "brace"])
+def test_a_formula_that_cannot_be_converted_names_post_and_formula(tmp_path, formula, why):
+    cells = [v4.new_markdown_cell("Intro"), v4.new_markdown_cell(f"See ${formula}$ here.")]
+    with pytest.raises(RenderError) as caught:
+        render_cells_of(tmp_path, cells)
+    message = str(caught.value)
+    assert "2024-01-05-cat-or-dog.md" in message and f"${formula}$" in message
+    assert why in message and "markdown cell 2" in message
+
+
+LONG_POST = ["## Setup", "## Load the data", "### Its size", "## Train", "## Results", "## Results"]
+
+
+def test_headings_get_anchor_links_unique_on_the_page(tmp_path):
+    cells = [v4.new_markdown_cell(f"{h}\n\nText.") for h in LONG_POST]
+    cells.append(v4.new_markdown_cell("## Été 猫"))
+    _, _, html = render_cells_of(tmp_path, cells)
+    assert ('<h2 id="results">Results <a class="header-anchor" href="#results" '
+            'aria-label="Link to this section: Results">#</a></h2>') in html
+    assert '<h2 id="results-2">' in html and '<h3 id="its-size">' in html
+    assert '<h2 id="été-猫">' in html
+
+
+def test_long_posts_get_a_table_of_contents(tmp_path):
+    cells = [v4.new_markdown_cell(f"{h}\n\nText.") for h in LONG_POST]
+    _, _, html = render_cells_of(tmp_path, cells)
+    import re
+
+    contents = html.split('<nav class="toc" aria-labelledby="contents">')[1].split("</nav>")[0]
+    assert re.findall(r'<a href="#([^"]+)">([^<]+)</a>', contents) == [
+        ("setup", "Setup"), ("load-the-data", "Load the data"), ("its-size", "Its size"),
+        ("train", "Train"), ("results", "Results"), ("results-2", "Results")]
+    assert '<ol><li><a href="#its-size">Its size</a></li></ol>' in contents  # nested under its h2
+    assert html.index('id="contents"') < html.index('id="setup"')
+
+
+def test_short_posts_have_no_table_of_contents(tmp_path):
+    cells = [v4.new_markdown_cell(f"{h}\n\nText.") for h in LONG_POST[:3]]
+    assert '<nav class="toc"' not in render_cells_of(tmp_path, cells)[2]
+    assert '<nav class="toc"' in render_cells_of(tmp_path, cells, {"toc_min_headings": 2})[2]
+
+
+# ---------------------------------------------------------------- reading comfort
+
+def test_facts_box_links_results_json(rendered):
+    post, out, html, _ = rendered
+    aside = html.split('<aside class="summary"')[1].split("</aside>")[0]
+    assert '<a href="cat-or-dog/results.json" type="application/json">results.json</a>' in aside
+    assert (out / "2024/01/05/cat-or-dog/results.json").is_file()
+
+
+def test_figures_carry_their_size_and_all_but_the_first_load_lazily(tmp_path):
+    png = base64.b64encode(tiny_png(48)).decode()
+    cell = v4.new_code_cell("plot()", outputs=[
+        v4.new_output("display_data", data={"image/png": png}),
+        v4.new_output("display_data", data={"image/png": png},
+                      metadata={"image/png": {"width": 24, "height": 24}})])
+    _, _, html = render_cells_of(tmp_path, [cell])
+    assert ('<img src="cat-or-dog/fig-1-1.png" alt="Figure from cell 1" decoding="async" '
+            'width="48" height="48">') in html
+    assert ('<img src="cat-or-dog/fig-1-2.png" alt="Figure from cell 1" loading="lazy" '
+            'decoding="async" width="24" height="24">') in html
+
+
+def test_prose_images_load_lazily(tmp_path):
+    _, _, html = render_cells_of(tmp_path, [v4.new_markdown_cell("![a cat](cat.png)")])
+    assert '<img src="cat.png" alt="a cat" loading="lazy" />' in html
+
+
+def test_stylesheet_follows_the_reader_colour_scheme():
+    css = (ROOT / "templates/style.css").read_text()
+    assert "@media (prefers-color-scheme: dark)" in css and "color-scheme: light dark" in css
+    assert "pre { overflow-x: auto;" in css

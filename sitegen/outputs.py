@@ -1,0 +1,76 @@
+"""Keeping one cell's output from swamping its page: long text is cut to its first and last
+lines, and an image's pixel size is read so its <img> reserves its box before it loads.
+
+The cache keeps every output whole; only the page shows less. What is cut is published in
+full beside the page (see sitegen.render), as Jupyter front ends offer "show the rest".
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Cut:
+    """The part of a long text a page shows, and how much of it is hidden."""
+
+    head: str
+    tail: str
+    hidden_lines: int
+
+
+def cut_text(text: str, head_lines: int, tail_lines: int, max_chars: int) -> Cut | None:
+    """The first `head_lines` and last `tail_lines` lines of `text`, or None when it is short
+    enough to show whole.
+
+    A text with few but huge lines (a 10 MB line of numbers) is also cut, to `max_chars` in
+    all: half for the head, half for the tail.
+    """
+    lines = text.split("\n")
+    if len(lines) <= head_lines + tail_lines and len(text) <= max_chars:
+        return None
+    if len(lines) > head_lines + tail_lines:
+        first, last = lines[:head_lines], lines[len(lines) - tail_lines:]
+    else:
+        middle = max(1, len(lines) // 2)
+        first, last = lines[:middle], lines[middle:]
+    head = "\n".join(first)[: max_chars // 2]
+    tail = "\n".join(last)
+    tail = tail[len(tail) - max_chars // 2:] if len(tail) > max_chars // 2 else tail
+    shown = head.count("\n") + 1 + (tail.count("\n") + 1 if tail else 0)
+    return Cut(head=head, tail=tail, hidden_lines=max(0, len(lines) - shown))
+
+
+def human_size(count: int) -> str:
+    """1536 -> "1.5 kB", 13_200_000 -> "13.2 MB" (decimal units, as browsers show downloads)."""
+    for unit, scale in (("MB", 1_000_000), ("kB", 1_000)):
+        if count >= scale:
+            return f"{count / scale:.1f} {unit}"
+    return f"{count} bytes"
+
+
+SVG_SIZE = re.compile(rb"<svg\b[^>]*?\swidth=\"([\d.]+)(pt|px)?\"[^>]*?\sheight=\"([\d.]+)(pt|px)?\"",
+                      re.DOTALL)
+
+
+def image_size(data: bytes, mime: str) -> tuple[int, int] | None:
+    """(width, height) in CSS pixels, or None when unreadable (the <img> then has no size).
+
+    PNG and JPEG through Pillow, which reads the header only; SVG from its root element's
+    width and height (matplotlib writes them in pt: 1 pt = 4/3 px).
+    """
+    if mime == "image/svg+xml":
+        match = SVG_SIZE.search(data[:4096])
+        if not match:
+            return None
+        scale = 4 / 3 if match.group(2) == b"pt" else 1
+        return round(float(match.group(1)) * scale), round(float(match.group(3)) * scale)
+    from PIL import Image, UnidentifiedImageError  # only pages with figures pay for the import
+
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            return image.size
+    except (UnidentifiedImageError, OSError):
+        return None
