@@ -44,7 +44,11 @@ RENDER_LIBRARIES = ("jinja2", "markupsafe", "markdown-it-py", "mdit-py-plugins",
 
 
 def read_posts(config: SiteConfig, options, errors: list[PostError]) -> list[Post]:
-    """`read_posts`, parsing only the post files that changed since the last build."""
+    """Every post of the site, newest first, parsing only the files changed since the last build.
+
+    Drafts are left out unless `options.drafts`. A bad post (or the second of two with one
+    permalink) joins `errors`, and the other posts are still read: the build goes on.
+    """
     from sitegen.posts import KNOWN_KEYS, check_unique_permalink
 
     memo_file = options.freeze_dir / ".local" / POST_MEMO

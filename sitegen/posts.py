@@ -72,30 +72,6 @@ class Post:
         return posixpath.splitext(self.output_path)[0]
 
 
-def read_posts(directory: str | Path, site: SiteConfig, *, drafts: bool = False,
-               errors: list[PostError] | None = None) -> list[Post]:
-    """Reads every `*.md` post in `directory`, newest first.
-
-    Drafts are left out unless `drafts`. A bad post raises PostError, unless `errors` is a
-    list: then it is appended there and the other posts are still read (a build goes on).
-    Two posts with the same permalink are an error for the second one (by file name).
-    """
-    posts: list[Post] = []
-    for path in sorted(Path(directory).glob("*.md")):
-        try:
-            post = read_post(path, site)
-            check_unique_permalink(post, posts)
-        except PostError as error:
-            if errors is None:
-                raise
-            log.error("%s", error)
-            errors.append(error)
-            continue
-        if drafts or not post.draft:
-            posts.append(post)
-    return sorted(posts, key=lambda p: (p.date, p.slug), reverse=True)
-
-
 def read_post(path: str | Path, site: SiteConfig) -> Post:
     """Reads one post file and checks its front matter; raises PostError naming file and line."""
     path = Path(path)

@@ -9,7 +9,9 @@ import pytest
 
 from sitegen.config import load_config, make_config
 from sitegen.exceptions import PostError
-from sitegen.posts import read_post, read_posts
+from sitegen import incremental
+from sitegen.posts import read_post
+from sitegen.state import BuildOptions
 
 ROOT = Path(__file__).resolve().parents[1]
 BODY = "\nSome prose.\n\n```python tags=[\"parameters\"]\nepochs = 3\n```\n"
@@ -101,28 +103,40 @@ def test_missing_front_matter_is_an_error(tmp_path, site):
         read_post(path, site)
 
 
-def test_posts_are_sorted_newest_first_and_drafts_left_out(tmp_path, site):
-    write(tmp_path, "2024-01-05-b.md", "title: B\n")
-    write(tmp_path, "2024-03-01-c.md", "title: C\n")
-    write(tmp_path, "2023-07-01-a.md", "title: A\n")
-    write(tmp_path, "2024-04-01-d.md", "title: D\ndraft: true\n")
-    assert [p.title for p in read_posts(tmp_path, site)] == ["C", "B", "A"]
-    assert len(read_posts(tmp_path, site, drafts=True)) == 4
-
-
-def test_duplicate_permalink_is_an_error(tmp_path, site):
-    write(tmp_path, "2024-01-05-cat.md", "title: A\n")
-    write(tmp_path, "other.md", "title: B\ndate: 2024-01-05\nslug: cat\n")
-    with pytest.raises(PostError, match="duplicate permalink /2024/01/05/cat.html"):
-        read_posts(tmp_path, site)
-
-
-def test_bad_posts_can_be_collected_so_the_build_goes_on(tmp_path, site):
-    write(tmp_path, "2024-01-05-good.md", "title: Good\n")
-    write(tmp_path, "2024-01-06-bad.md", "tags: [x]\n")
+def read_all(root: Path, *, drafts: bool = False) -> tuple[list, list[PostError]]:
+    """Every post under `root/posts` as a build reads them, and the errors it collected."""
     errors: list[PostError] = []
-    assert [p.title for p in read_posts(tmp_path, site, errors=errors)] == ["Good"]
-    assert len(errors) == 1 and "missing title" in str(errors[0])
+    posts = incremental.read_posts(make_config({}, root), BuildOptions(root=root, drafts=drafts),
+                                   errors)
+    return posts, errors
+
+
+def test_posts_are_sorted_newest_first_and_drafts_left_out(tmp_path):
+    (tmp_path / "posts").mkdir()
+    write(tmp_path / "posts", "2024-01-05-b.md", "title: B\n")
+    write(tmp_path / "posts", "2024-03-01-c.md", "title: C\n")
+    write(tmp_path / "posts", "2023-07-01-a.md", "title: A\n")
+    write(tmp_path / "posts", "2024-04-01-d.md", "title: D\ndraft: true\n")
+    assert [p.title for p in read_all(tmp_path)[0]] == ["C", "B", "A"]
+    assert len(read_all(tmp_path, drafts=True)[0]) == 4
+
+
+def test_duplicate_permalink_is_an_error_for_the_second_post(tmp_path):
+    (tmp_path / "posts").mkdir()
+    write(tmp_path / "posts", "2024-01-05-cat.md", "title: A\n")
+    write(tmp_path / "posts", "other.md", "title: B\ndate: 2024-01-05\nslug: cat\n")
+    posts, [error] = read_all(tmp_path)
+    assert [p.title for p in posts] == ["A"]
+    assert "duplicate permalink /2024/01/05/cat.html" in str(error) and "other.md" in str(error)
+
+
+def test_a_bad_post_is_collected_and_the_others_are_read(tmp_path):
+    (tmp_path / "posts").mkdir()
+    write(tmp_path / "posts", "2024-01-05-good.md", "title: Good\n")
+    write(tmp_path / "posts", "2024-01-06-bad.md", "tags: [x]\n")
+    posts, [error] = read_all(tmp_path)
+    assert [p.title for p in posts] == ["Good"]
+    assert "missing title" in str(error)
 
 
 def test_odd_file_names_give_safe_slugs(tmp_path, site):
