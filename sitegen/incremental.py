@@ -129,7 +129,7 @@ def _render_one(state, config: SiteConfig, staging: Path) -> list[str] | RenderE
     """Renders one post; the files written, relative to `staging`, or why it could not."""
     from sitegen import assembly, render
 
-    env = _environment_for(config.templates_dir)
+    env = render.make_environment(config.templates_dir)
     content = assembly.assemble(state.post.notebook, state.entry, state.key)
     try:
         paths = render.render_post(state.post, content, config, env, staging)
@@ -138,13 +138,6 @@ def _render_one(state, config: SiteConfig, staging: Path) -> list[str] | RenderE
     paths += assembly.copy_files(content, staging / state.post.asset_dir)
     root = staging.resolve()
     return sorted({Path(p).resolve().relative_to(root).as_posix() for p in paths})
-
-
-@functools.lru_cache(maxsize=4)
-def _environment_for(templates_dir: Path):
-    from sitegen import render
-
-    return render.make_environment(templates_dir)
 
 
 def _link_files(files: list[str], old_site: Path, staging: Path) -> bool:

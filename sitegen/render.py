@@ -91,19 +91,17 @@ def add_filters(env: jinja2.Environment) -> jinja2.Environment:
     return env
 
 
+@functools.lru_cache(maxsize=4)
 def make_environment(templates_dir: str | Path) -> jinja2.Environment:
-    """The environment for layouts, feed and sitemap: autoescape on, undefined is an error."""
+    """The build's one Jinja environment (per templates folder and process): layouts, feed,
+    sitemap, and the prose of posts. Autoescape is on (prose is Markdown, not HTML, so it only
+    affects substituted values: a recorded "<b>" shows as text), undefined is an error."""
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(templates_dir)),
-        autoescape=jinja2.select_autoescape(["html", "xml"]),
+        autoescape=jinja2.select_autoescape(["html", "xml"], default_for_string=True),
         undefined=jinja2.StrictUndefined, keep_trailing_newline=True,
     )
     return add_filters(env)
-
-
-# Prose is Markdown, not HTML, so autoescape only affects substituted values: a recorded
-# string like "<b>" then shows as text, never as markup.
-PROSE = add_filters(jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined))
 
 
 class Values:
@@ -380,7 +378,8 @@ def render_markdown(source: str, context: dict, post: Any, number: int) -> str:
 
 def render_prose_template(source: str, context: dict, post: Any, number: int) -> str:
     try:
-        return PROSE.from_string(source).render(context)
+        env = make_environment(context["site"].templates_dir)
+        return env.from_string(source).render(context)
     except jinja2.UndefinedError as error:
         names = ", ".join(context["results"].names()) or "none"
         missing = re.search(r"has no attribute '(\w+)'", error.message or "")
