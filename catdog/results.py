@@ -29,19 +29,6 @@ from typing import Any
 MIME_TYPE = "application/vnd.catdog.results+json"
 FORMAT_VERSION = 1
 
-# Keys the site's summary box knows how to show; any other key is kept and quotable.
-KNOWN_VALUES = (
-    "test_accuracy",
-    "test_loss",
-    "val_accuracy",
-    "epochs",
-    "train_seconds",
-    "device",
-    "data_source",
-    "image_count",
-    "quick",
-)
-
 _ENVIRONMENT_PACKAGES = ("keras", "tensorflow", "jax", "jaxlib", "numpy")
 
 _record: dict[str, Any] = {"values": {}, "data": [], "environment": {}}
@@ -67,17 +54,37 @@ def record(**values: Any) -> dict[str, Any]:
 
 
 def record_data_source(
-    path: str, *, files: int, bytes: int, fingerprint: str, kind: str = "file"
+    path: str, *, files: int, bytes: int, fingerprint: str, kind: str = "file",
+    name: str | None = None, url: str | None = None, env: str | None = None,
 ) -> None:
     """Records that this run read a data source, so the builder can tell when it changes.
 
-    `path` is a local path (relative paths are resolved) or a URL; `fingerprint` is a
-    content hash, e.g. `"sha256:..."`.
+    The fingerprint (a content hash, e.g. `"sha256:..."`) is the data's identity; `path` (a
+    local path, relative ones resolved, or a URL) is only where this run found it. `name`,
+    `url` and `env` say where the data comes from, for a reader on any machine.
+
+    Args:
+        path: where the data was read.
+        files: how many files it holds.
+        bytes: its size.
+        fingerprint: its content hash.
+        kind: "file" (a zip, or a downloaded file), "folder" or "synthetic".
+        name: the archive's or folder's base name, e.g. "cats_and_dogs_filtered.zip";
+            None takes the base name of `path`.
+        url: the official download URL, None for data that exists only locally.
+        env: the environment variable catdog reads this source from, e.g. "CATDOG_DATA".
+
+    Example:
+        >>> record_data_source("cats_and_dogs_filtered.zip", files=3000, bytes=73102596,
+        ...                    fingerprint="sha256:840886e7...", url=DATA_URL,
+        ...                    env="CATDOG_DATA")  # doctest: +SKIP
     """
     if "://" not in path:
         path = os.path.abspath(path)
+    if name is None:
+        name = os.path.basename(path.rstrip("/")) or path
     entry = {"path": path, "kind": kind, "files": int(files), "bytes": int(bytes),
-             "fingerprint": fingerprint}
+             "fingerprint": fingerprint, "name": name, "url": url, "env": env}
     _record["data"] = [d for d in _record["data"] if d["path"] != path] + [entry]
     _emit({"data": [entry]})
 
