@@ -162,6 +162,20 @@ class Split:
         counts = np.bincount(self.labels, minlength=len(self.class_names))
         return {name: int(count) for name, count in zip(self.class_names, counts)}
 
+    def take(self, count: int) -> "Split":
+        """The first `count` images, e.g. to ask what half the training photos would give.
+
+        Splits are shuffled once when made, so the first images are a random sample.
+
+        Example:
+            >>> len(cats_and_dogs(quick=True).train.take(40))
+            40
+        """
+        if not isinstance(count, (int, np.integer)) or not 1 <= count <= len(self):
+            raise ValueError(f"`count` must be an int in [1, {len(self)}]. "
+                             f"Received: count={count!r}. Take at most the images there are.")
+        return _take(self, np.arange(int(count)))
+
     def baseline_accuracy(self) -> float:
         """The accuracy of always guessing the most common class: the bar a model must beat.
 
@@ -709,7 +723,7 @@ def _quick_source(cache: Path, seed: int) -> tuple[Path, str, _SourceInfo]:
 def _quick_scenes(cache: Path, seed: int) -> tuple[Path, str, _SourceInfo]:
     """Six synthetic classes in the scenes' layout, for quick runs."""
     root = _synthetic_once(cache / "synthetic" / f"scenes-v{_CACHE_VERSION}-seed{seed}",
-                           SCENE_CLASSES, 20, ("seg_train", "seg_test"), seed)
+                           SCENE_CLASSES, 12, ("seg_train", "seg_test"), seed)
     return root, QUICK_SOURCE, _SourceInfo(str(root), "synthetic")
 
 

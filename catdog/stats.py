@@ -205,7 +205,13 @@ def difference_text(comparison: Mapping[str, Any]) -> str:
     low, high = (float(v) * 100 for v in comparison["interval"])
     return (f"{float(comparison['difference']) * 100:+.1f} points (95 % CI {low:+.1f} to "
             f"{high:+.1f}; {comparison['a_only']} vs {comparison['b_only']} photos only one got "
-            f"right, p = {p_text(comparison['p_value'])})")
+            f"right, p {_p_relation(comparison['p_value'])})")
+
+
+def _p_relation(p_value: Any) -> str:
+    """"= 0.093" or "< 0.001": how a p-value follows "p"."""
+    text = p_text(p_value)
+    return text if text.startswith("<") else f"= {text}"
 
 
 def p_text(p_value: Any) -> str:

@@ -566,6 +566,42 @@ def tune(
     return TuningResult(rows, best_model, rows[0]["hyperparameters"])
 
 
+def compare_seeds(a: SeedRuns, b: SeedRuns, split: Any) -> dict[str, Any]:
+    """Compares two networks trained with the same seeds, seed by seed, on the same photos.
+
+    Each pair of models (seed i of `a` against seed i of `b`) gets its paired test; a network
+    is called better only when it wins the paired test for every seed, so neither the photos
+    drawn nor the seed drawn can make the claim.
+
+    Args:
+        a: the first network's `fit_seeds` result.
+        b: the second's, with the same number of seeds.
+        split: the photos both are scored on.
+
+    Returns:
+        `a`, `b` (names), `seeds`, `pairs` (each seed's `compare` result), `difference` (the
+        spread of the paired differences, a minus b), `max_p_value`, `a_wins` and `b_wins`
+        (seeds whose paired test that network won), `better` (a name, or None) and
+        `significant`.
+
+    Example:
+        >>> result = compare_seeds(strides, pooling, data.test)  # doctest: +SKIP
+        >>> result["better"], result["a_wins"], result["seeds"]  # doctest: +SKIP
+        (None, 1, 3)
+    """
+    if len(a.models) != len(b.models):
+        raise ValueError(f"`a` and `b` must be trained with as many seeds. "
+                         f"Received: {len(a.models)} and {len(b.models)} seeds.")
+    pairs = [compare(ma, mb, split, names=(a.name, b.name)) for ma, mb in zip(a.models, b.models)]
+    wins = {name: sum(p["better"] == name for p in pairs) for name in (a.name, b.name)}
+    better = next((name for name, count in wins.items() if count == len(pairs)), None)
+    return {"a": a.name, "b": b.name, "seeds": len(pairs), "pairs": pairs,
+            "difference": stats.seed_spread([p["difference"] for p in pairs]),
+            "max_p_value": max(p["p_value"] for p in pairs),
+            "a_wins": wins[a.name], "b_wins": wins[b.name], "better": better,
+            "significant": better is not None}
+
+
 # --- helpers -------------------------------------------------------------------------------
 
 
