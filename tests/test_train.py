@@ -127,11 +127,13 @@ def test_checkpoint_writes_the_best_model(tmp_path, name):
         assert restored.count_params() == model.count_params()
 
 
-def test_evaluate_returns_loss_and_accuracy_as_floats():
+def test_evaluate_returns_accuracy_with_its_count_and_interval():
     scores = train.evaluate(small_model(), split(16))
-    assert set(scores) == {"loss", "accuracy"}
-    assert all(isinstance(v, float) for v in scores.values())
-    assert 0 <= scores["accuracy"] <= 1
+    assert set(scores) == {"loss", "accuracy", "correct", "count", "interval"}
+    assert isinstance(scores["loss"], float) and isinstance(scores["accuracy"], float)
+    assert scores["count"] == 16 and scores["accuracy"] == scores["correct"] / 16
+    low, high = scores["interval"]
+    assert 0 <= low <= scores["accuracy"] <= high <= 1
 
 
 @pytest.mark.parametrize("num_classes", [2, 6], ids=["binary", "six-classes"])
