@@ -1,4 +1,4 @@
-"""Image data for the posts: the cats-vs-dogs photos, any folder-per-class tree, synthetic data.
+"""Image data for the posts: the cats-vs-dogs photos, the scenes, any folder-per-class tree.
 
 Every loader decodes each image once (PIL, RGB, bilinear resize to `image_size`, like
 `keras.utils.image_dataset_from_directory`, which the seed posts used) into a uint8 NumPy
@@ -6,13 +6,17 @@ array, and keeps it in an on-disk cache, so a second run never decodes a JPEG ag
 arrays feed `model.fit(x, y)` directly on any Keras backend; this module imports neither
 TensorFlow nor JAX (Keras only to download, through `keras.utils.get_file`).
 
-Every split is made once, deterministically from `seed`. The test split follows the seed
-posts' rule without their accident (their validation set reshuffled every epoch, so their
-"test" images changed): shuffle validation once, cut it into batches of `batch_size`,
-take the first `n_batches // 5` batches as test and keep the rest as validation.
+Every split is made once, deterministically from `seed`. By default the test split follows
+the seed posts' rule without their accident (their validation set reshuffled every epoch, so
+their "test" images changed): shuffle validation once, cut it into batches of `batch_size`,
+take the first `n_batches // 5` batches as test and keep the rest as validation. On the
+cats-vs-dogs photos that is 192 test photos, too few to tell two good models apart (one photo
+is half a point), so `cats_and_dogs(test_fraction=0.5)` holds out half of the validation
+photos instead (500).
 
-Every data source read is recorded with `catdog.results.record_data_source`, so the site
-builder can tell when a post's data changed.
+Every data source read is recorded with `catdog.results.record_data_source`, by content (its
+sha256), with its name, its official URL if it has one, and the environment variable that
+points catdog at it (`CATDOG_DATA`, `CATDOG_MORE_DATA`, `CATDOG_SCENES`).
 
 Example:
     >>> from catdog import data
@@ -37,7 +41,7 @@ import urllib.parse
 import zipfile
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -50,10 +54,14 @@ logger = logging.getLogger(__name__)
 DATA_URL = "https://storage.googleapis.com/mledu-datasets/cats_and_dogs_filtered.zip"
 DATASET_NAME = "cats_and_dogs_filtered"
 CLASS_NAMES = ("cats", "dogs")
+SCENE_CLASSES = ("buildings", "forest", "glacier", "mountain", "sea", "street")
 QUICK_SOURCE = "synthetic (quick run)"
+DATA_ENV = "CATDOG_DATA"
+MORE_DATA_ENV = "CATDOG_MORE_DATA"
+SCENES_ENV = "CATDOG_SCENES"
 
 # Bump when the cached arrays' format or the decoding changes: old entries become misses.
-_CACHE_VERSION = 1
+_CACHE_VERSION = 2
 _OFFLINE_HINT = (
     "To work offline, pass a local copy, e.g. "
     "cats_and_dogs('/path/to/cats_and_dogs_filtered.zip') (the zip or its extracted folder), "
@@ -61,7 +69,59 @@ _OFFLINE_HINT = (
     "cats_and_dogs(quick=True) uses small synthetic data instead."
 )
 _EXPECTED_LAYOUT = "cats_and_dogs_filtered/{train,validation}/{cats,dogs}/*.jpg"
-_SAVE_LOCK = threading.Lock()
+
+
+@dataclass(frozen=True)
+class _Layout:
+    """What a data set looks like on disk, and what to tell a user who has the wrong thing."""
+
+    what: str  # "the cats-vs-dogs data", used in errors
+    top: str  # the top folder of the official zip
+    folders: tuple[str, ...]  # the folders the data set root holds
+    expected: str  # the layout, in words
+    hint: str  # how to point catdog at the data
+
+
+_CATS_AND_DOGS = _Layout("the cats-vs-dogs data", DATASET_NAME, ("train", "validation"),
+                         _EXPECTED_LAYOUT, _OFFLINE_HINT)
+_MORE_PHOTOS = _Layout(
+    "the extra cats-vs-dogs photos", "dogs_vs_cats_more", CLASS_NAMES,
+    "dogs_vs_cats_more/{cats,dogs}/*.jpg",
+    "Pass a local copy, e.g. cats_and_dogs(extra=['/path/to/dogs_vs_cats_more.zip']) (the zip or "
+    "its extracted folder), or set CATDOG_MORE_DATA=/path/to/dogs_vs_cats_more.zip with "
+    "extra=[data.MORE_PHOTOS]; quick=True uses small synthetic data instead.")
+_SCENES = _Layout(
+    "the scene photos", "intel_scenes", ("seg_train", "seg_test"),
+    "intel_scenes/{seg_train,seg_test}/<class>/*.jpg",
+    "Pass a local copy, e.g. scenes('/path/to/intel_scenes_small.zip') (the zip or its extracted "
+    "folder), or set CATDOG_SCENES=/path/to/intel_scenes_small.zip; scenes(quick=True) uses small "
+    "synthetic data instead.")
+
+
+@dataclass(frozen=True)
+class EnvSource:
+    """A data source named by an environment variable, read when the data is loaded.
+
+    Example:
+        >>> cats_and_dogs(extra=[MORE_PHOTOS])  # doctest: +SKIP
+    """
+
+    env: str
+    layout: _Layout
+
+    def resolve(self) -> str:
+        """The variable's value, or a FileNotFoundError saying how to set it."""
+        value = os.environ.get(self.env)
+        if not value:
+            raise FileNotFoundError(
+                f"{self.layout.what.capitalize()} was not found: expected ${self.env} to name a "
+                f"zip or folder of {self.layout.expected}. Received: {self.env} unset. "
+                f"{self.layout.hint}")
+        return value
+
+
+# The 5,000 further Kaggle photos (ids 10000-12499 of each class), from $CATDOG_MORE_DATA.
+MORE_PHOTOS = EnvSource(MORE_DATA_ENV, _MORE_PHOTOS)
 
 
 @dataclass(eq=False)  # Compared by identity: `==` on arrays has no single truth value.
@@ -102,6 +162,20 @@ class Split:
         counts = np.bincount(self.labels, minlength=len(self.class_names))
         return {name: int(count) for name, count in zip(self.class_names, counts)}
 
+    def take(self, count: int) -> "Split":
+        """The first `count` images, e.g. to ask what half the training photos would give.
+
+        Splits are shuffled once when made, so the first images are a random sample.
+
+        Example:
+            >>> len(cats_and_dogs(quick=True).train.take(40))
+            40
+        """
+        if not isinstance(count, (int, np.integer)) or not 1 <= count <= len(self):
+            raise ValueError(f"`count` must be an int in [1, {len(self)}]. "
+                             f"Received: count={count!r}. Take at most the images there are.")
+        return _take(self, np.arange(int(count)))
+
     def baseline_accuracy(self) -> float:
         """The accuracy of always guessing the most common class: the bar a model must beat.
 
@@ -125,8 +199,10 @@ class Splits:
         validation: the validation images (what is left after the test split).
         test: the test images, held out from validation once and for all.
         class_names: the class of each label index.
-        source: a human-readable name of the data source.
+        source: a human-readable name of the data source (never a machine path).
         image_size: `(height, width)` of every image.
+        train_sources: how many training images came from each source, by name, when the
+            training split merges several (`cats_and_dogs(extra=...)`); else empty.
 
     Example:
         >>> splits = cats_and_dogs(quick=True)
@@ -140,6 +216,7 @@ class Splits:
     class_names: list[str]
     source: str
     image_size: tuple[int, int]
+    train_sources: dict[str, int] = field(default_factory=dict)
 
     def summary(self) -> dict:
         """The numbers a post records and shows: source, image counts, classes.
@@ -149,18 +226,20 @@ class Splits:
             80
         """
         sizes = {name: len(getattr(self, name)) for name in ("train", "validation", "test")}
-        return {"data_source": self.source, "image_count": sum(sizes.values()), **sizes,
-                "classes": list(self.class_names)}
+        summary = {"data_source": self.source, "image_count": sum(sizes.values()), **sizes,
+                   "classes": list(self.class_names)}
+        if self.train_sources:
+            summary["train_sources"] = dict(self.train_sources)
+        return summary
 
 
 @dataclass
 class _Tree:
-    """What reading one folder gives: the images, and every file listed for the fingerprint."""
+    """What reading one folder gives: the decoded images, their files, the unreadable files."""
 
     images: np.ndarray
     labels: np.ndarray
     files: list[str]
-    listing: list[tuple[str, int, str]]  # (relative path, size, content sha256) of every file
     skipped: list[str]
 
 
@@ -172,9 +251,11 @@ class _Tree:
 def cats_and_dogs(
     source: str | os.PathLike | None = None,
     *,
+    extra: Sequence[str | os.PathLike | EnvSource] = (),
     image_size: tuple[int, int] = (160, 160),
     batch_size: int = 32,
     seed: int = 0,
+    test_fraction: float | None = None,
     quick: bool = False,
     cache_dir: str | os.PathLike | None = None,
 ) -> Splits:
@@ -185,12 +266,23 @@ def cats_and_dogs(
     `cats_and_dogs_filtered.zip` (extracted once into the cache), its extracted folder (or
     the folder holding it), or a URL (`https://...`, `file://...`).
 
+    `extra` adds more training photos: each entry is a zip or folder of `cats/` and `dogs/`
+    folders (at its root or one folder down, e.g. `dogs_vs_cats_more/{cats,dogs}/*.jpg`), or
+    `MORE_PHOTOS` for the one named by `$CATDOG_MORE_DATA`. Validation and test still come
+    from the tutorial's validation photos only, so scores stay comparable; every source is
+    recorded by content, and `splits.train_sources` counts the photos from each.
+
     Args:
         source: where the data is; see above.
+        extra: further training sources; see above.
         image_size: `(height, width)` every image is resized to.
-        batch_size: the batch size; the test split is `n_batches // 5` validation batches.
+        batch_size: the batch size; the seed rule's test split is `n_batches // 5` batches.
         seed: fixes the shuffles, so the same seed gives the same splits.
-        quick: if True, ignore the source and use small synthetic data (for quick runs).
+        test_fraction: None keeps the seed posts' rule (192 of the 1,000 validation photos);
+            a fraction in (0, 1) holds out that share of the validation photos as the test
+            split instead, e.g. 0.5 for 500 test photos, enough to compare two good models.
+        quick: if True, ignore the sources and use small synthetic data (for quick runs);
+            each `extra` entry then adds synthetic photos too.
         cache_dir: where decoded arrays and extracted zips are kept; defaults to
             `$KERAS_HOME/catdog_cache` (`~/.keras/catdog_cache`).
 
@@ -202,23 +294,95 @@ def cats_and_dogs(
         >>> splits = cats_and_dogs("../shared/data/cats_and_dogs_filtered.zip")
         >>> len(splits.train), len(splits.validation), len(splits.test)
         (2000, 808, 192)
+        >>> splits = cats_and_dogs(extra=[MORE_PHOTOS], test_fraction=0.5)
+        >>> splits.train_sources
+        {'cats_and_dogs_filtered.zip': 2000, 'dogs_vs_cats_more.zip': 5000}
     """
     image_size = _check_image_size(image_size)
     _check_batch_size(batch_size)
+    _check_test_fraction(test_fraction)
     cache = _cache_root(cache_dir)
     if quick:
         root, name, info = _quick_source(cache, seed)
     else:
-        root, name, info = _locate_dataset(_resolve_source(source), cache)
+        root, name, info = _locate_dataset(_resolve_source(source), cache, _CATS_AND_DOGS)
+        info.url, info.env = DATA_URL, DATA_ENV
     train = _read_tree(root / "train", image_size, cache, CLASS_NAMES, prefix="train/")
     validation = _read_tree(root / "validation", image_size, cache, CLASS_NAMES,
                             prefix="validation/")
     _warn_skipped(train.skipped + validation.skipped)
-    _record_source(info, [train, validation], cache)
-    splits = _make_splits(train, validation, list(CLASS_NAMES), batch_size, seed,
-                          name, image_size)
+    _record_source(info, [train, validation])
+    extras = [_read_extra(entry, i, image_size, cache, seed, quick)
+              for i, entry in enumerate(extra)]
+    splits = _make_splits(_merged([train, *(tree for tree, _ in extras)]), validation,
+                          list(CLASS_NAMES), batch_size, seed, name, image_size, test_fraction)
+    if extras:
+        splits.train_sources = {info.name: len(train.files),
+                                **{source_name: len(tree.files) for tree, source_name in extras}}
     logger.info("Loaded %s: %s", name, splits.summary())
     return splits
+
+
+def scenes(
+    source: str | os.PathLike | None = None,
+    *,
+    image_size: tuple[int, int] = (150, 150),
+    batch_size: int = 32,
+    validation_split: float = 0.2,
+    seed: int = 0,
+    quick: bool = False,
+    cache_dir: str | os.PathLike | None = None,
+) -> Splits:
+    """Loads seed 004's six classes of natural scenes (the Intel Image Classification photos).
+
+    The source is the `source` argument or the `CATDOG_SCENES` environment variable: a zip
+    or folder in the collection's own layout, `intel_scenes/{seg_train,seg_test}/<class>/*.jpg`
+    (the folder itself, or the one holding it). The collection has no official download URL
+    (it is published on Kaggle, behind a login), so a local copy is required.
+
+    `seg_train` is shuffled once and split into train and validation (`validation_split` of
+    it); `seg_test` is kept whole as the test split, never used to choose anything.
+
+    Args:
+        source: where the data is; see above.
+        image_size: `(height, width)` every image is resized to (the photos are 150x150).
+        batch_size: the batch size the splits are made for.
+        validation_split: the share of `seg_train` held out as validation, in (0, 1).
+        seed: fixes the shuffles, so the same seed gives the same splits.
+        quick: if True, ignore the source and use small synthetic data of six classes.
+        cache_dir: where decoded arrays and extracted zips are kept; defaults to
+            `$KERAS_HOME/catdog_cache`.
+
+    Returns:
+        The splits; labels index `class_names` (sorted class folder names).
+
+    Example:
+        >>> splits = scenes("../shared/data/intel_scenes_small.zip")
+        >>> splits.class_names, len(splits.test)
+        (['buildings', 'forest', 'glacier', 'mountain', 'sea', 'street'], 900)
+    """
+    image_size = _check_image_size(image_size)
+    _check_batch_size(batch_size)
+    _check_validation_split(validation_split)
+    cache = _cache_root(cache_dir)
+    if quick:
+        root, name, info = _quick_scenes(cache, seed)
+    else:
+        source = source if source is not None else EnvSource(SCENES_ENV, _SCENES).resolve()
+        root, name, info = _locate_dataset(source, cache, _SCENES)
+        info.env = SCENES_ENV
+    class_names = _class_folders(root / "seg_train")
+    train = _read_tree(root / "seg_train", image_size, cache, class_names, prefix="seg_train/")
+    test = _read_tree(root / "seg_test", image_size, cache, class_names, prefix="seg_test/")
+    _warn_skipped(train.skipped + test.skipped)
+    _record_source(info, [train, test])
+    everything = _shuffled(_to_split(train, class_names, batch_size), seed)
+    n_validation = _validation_count(len(everything), validation_split)
+    order = np.arange(len(everything))
+    return Splits(_take(everything, order[:-n_validation]),
+                  _take(everything, order[-n_validation:]),
+                  _shuffled(_to_split(test, class_names, batch_size), seed + 1),
+                  class_names, name, image_size)
 
 
 def from_directory(
@@ -259,7 +423,7 @@ def from_directory(
     class_names = _class_folders(folder)
     tree = _read_tree(folder, image_size, cache, class_names)
     _warn_skipped(tree.skipped)
-    _record_source(_SourceInfo(str(folder), "folder"), [tree], cache)
+    _record_source(_SourceInfo(str(folder), "folder"), [tree])
     everything = _shuffled(_to_split(tree, class_names, batch_size), seed)
     if validation_split is None:
         return everything
@@ -287,7 +451,7 @@ def unlabeled(
     """
     image_size = _check_image_size(image_size)
     folder = _existing_folder(path, "path")
-    paths = _list_files(folder)
+    paths = results.data_files(folder)
     if not paths:
         raise FileNotFoundError(
             f"No images found in `path`: expected a folder of image files (subfolders are "
@@ -295,7 +459,7 @@ def unlabeled(
     cache = _cache_root(None)
     tree = _read_files(folder, paths, np.zeros(len(paths), np.int32), image_size, cache)
     _warn_skipped(tree.skipped)
-    _record_source(_SourceInfo(str(folder), "folder"), [tree], cache)
+    _record_source(_SourceInfo(str(folder), "folder"), [tree])
     return tree.images, tree.files
 
 
@@ -374,6 +538,16 @@ def _check_batch_size(batch_size: int) -> None:
             "Pass e.g. batch_size=32.")
 
 
+def _check_test_fraction(test_fraction: float | None) -> None:
+    """Raises unless `test_fraction` is None or strictly between 0 and 1."""
+    if test_fraction is not None and not (isinstance(test_fraction, (int, float))
+                                          and 0 < test_fraction < 1):
+        raise ValueError(
+            "`test_fraction` must be None (the seed posts' rule: n_batches // 5 validation "
+            "batches) or a fraction strictly between 0 and 1 of the validation photos. "
+            f"Received: test_fraction={test_fraction!r}. Pass e.g. test_fraction=0.5.")
+
+
 def _check_validation_split(validation_split: float | None) -> None:
     """Raises unless `validation_split` is None or strictly between 0 and 1."""
     if validation_split is not None and not 0 < validation_split < 1:
@@ -399,67 +573,81 @@ def _existing_folder(path: str | os.PathLike, name: str) -> Path:
 
 @dataclass
 class _SourceInfo:
-    """What to record about a data source: its path or URL, kind, and the zip if any."""
+    """What to record about a data source: where it was, its kind, and where it comes from."""
 
     path: str
     kind: str
     archive: Path | None = None
+    fingerprint: str | None = None  # known once a zip was hashed to find its extracted copy
+    url: str | None = None
+    env: str | None = None
+
+    @property
+    def name(self) -> str:
+        """The archive's or folder's base name, e.g. "cats_and_dogs_filtered.zip"."""
+        if self.archive is not None:
+            return self.archive.name
+        return Path(self.path.rstrip("/")).name or self.path
 
 
 def _resolve_source(source: str | os.PathLike | None) -> str | os.PathLike:
     """The argument, else `CATDOG_DATA`, else `DATA_URL` (read at call time)."""
     if source is not None:
         return source
-    return os.environ.get("CATDOG_DATA") or DATA_URL
+    return os.environ.get(DATA_ENV) or DATA_URL
 
 
-def _locate_dataset(source: str | os.PathLike, cache: Path) -> tuple[Path, str, _SourceInfo]:
+def _locate_dataset(source: str | os.PathLike, cache: Path,
+                    layout: _Layout) -> tuple[Path, str, _SourceInfo]:
     """Finds the extracted data set root for a URL, zip or folder source."""
     if isinstance(source, str) and "://" in source:
-        archive, root = _download(source)
+        archive, root = _download(source, layout)
         name = f"{archive.name} (downloaded from {source})"
-        return root, name, _SourceInfo(source, "url", archive)
+        return root, name, _SourceInfo(source, "url", archive, url=source)
     path = Path(source).expanduser()
     if not path.exists():
         raise FileNotFoundError(
-            f"The cats-vs-dogs data was not found: expected {_EXPECTED_LAYOUT} as a zip or "
-            f"folder. Received: source={str(source)!r}, which does not exist. {_OFFLINE_HINT}")
+            f"{layout.what.capitalize()} was not found: expected {layout.expected} as a zip or "
+            f"folder. Received: source={str(source)!r}, which does not exist. {layout.hint}")
     if path.is_file():
-        root, info = _extract_zip(path, cache), _SourceInfo(str(path), "file", path)
+        fingerprint = results.fingerprint(path)
+        root = _extract_zip(path, cache, layout, fingerprint)
+        info = _SourceInfo(str(path), "file", path, fingerprint)
     else:
-        root, info = _dataset_root(path, str(source)), _SourceInfo(str(path), "folder")
+        root, info = _dataset_root(path, str(source), layout), _SourceInfo(str(path), "folder")
     return root, f"{path.name} (local)", info
 
 
-def _dataset_root(folder: Path, received: str) -> Path:
-    """The folder holding `train/` and `validation/`: `folder` itself or one child of it."""
-    for candidate in [folder / DATASET_NAME, folder, *sorted(folder.iterdir())]:
-        if (candidate / "train").is_dir() and (candidate / "validation").is_dir():
+def _dataset_root(folder: Path, received: str, layout: _Layout) -> Path:
+    """The folder holding the layout's folders: `folder` itself or one child of it."""
+    for candidate in [folder / layout.top, folder, *sorted(folder.iterdir())]:
+        if all((candidate / name).is_dir() for name in layout.folders):
             return candidate
     raise ValueError(
-        f"Wrong layout for the cats-vs-dogs data: expected {_EXPECTED_LAYOUT} (the folder "
-        f"`cats_and_dogs_filtered` or the folder holding it), but found no `train` and "
-        f"`validation` folders. Received: source={received!r}. {_OFFLINE_HINT}")
+        f"Wrong layout for {layout.what}: expected {layout.expected} (the folder "
+        f"`{layout.top}` or the folder holding it), but found no "
+        f"{' and '.join(f'`{name}`' for name in layout.folders)} folders. "
+        f"Received: source={received!r}. {layout.hint}")
 
 
-def _download(url: str) -> tuple[Path, Path]:
+def _download(url: str, layout: _Layout) -> tuple[Path, Path]:
     """Downloads and extracts the zip at `url` into `$KERAS_HOME/datasets`, once.
 
     Returns the downloaded zip and the extracted data set root.
     """
-    fname = os.path.basename(urllib.parse.urlsplit(url).path) or f"{DATASET_NAME}.zip"
+    fname = os.path.basename(urllib.parse.urlsplit(url).path) or f"{layout.top}.zip"
     datasets = _keras_home() / "datasets"
     archive = datasets / fname
     extracted = datasets / f"{fname.split('.')[0]}_extracted"
     marker = extracted / ".catdog-complete"
     if not marker.exists():
         datasets.mkdir(parents=True, exist_ok=True)  # get_file falls back to /tmp if it is absent.
-        _get_file(url, fname, archive)
+        _get_file(url, fname, archive, layout)
         marker.write_text(url)
-    return archive, _dataset_root(extracted, url)
+    return archive, _dataset_root(extracted, url, layout)
 
 
-def _get_file(url: str, fname: str, archive: Path) -> None:
+def _get_file(url: str, fname: str, archive: Path, layout: _Layout) -> None:
     """Calls `keras.utils.get_file(..., extract=True)`, turning failures into clear errors."""
     import keras  # Imported here: only a download needs Keras, and it starts a backend.
 
@@ -468,48 +656,47 @@ def _get_file(url: str, fname: str, archive: Path) -> None:
                              cache_dir=str(_keras_home()), cache_subdir="datasets")
     except Exception as error:  # get_file raises a bare Exception for URL failures.
         raise FileNotFoundError(
-            f"Could not download the cats-vs-dogs data: expected a zip of {_EXPECTED_LAYOUT} "
-            f"at the URL. Received: source={url!r} ({error}). {_OFFLINE_HINT}") from error
+            f"Could not download {layout.what}: expected a zip of {layout.expected} "
+            f"at the URL. Received: source={url!r} ({error}). {layout.hint}") from error
     if not zipfile.is_zipfile(archive):
         archive.unlink(missing_ok=True)  # Else get_file would find it and not download again.
         raise ValueError(
             f"The file downloaded from {url!r} is not a zip archive: expected a zip of "
-            f"{_EXPECTED_LAYOUT}. Received: source={url!r}. {_OFFLINE_HINT}")
+            f"{layout.expected}. Received: source={url!r}. {layout.hint}")
 
 
-def _extract_zip(archive: Path, cache: Path) -> Path:
+def _extract_zip(archive: Path, cache: Path, layout: _Layout, fingerprint: str) -> Path:
     """Extracts a local dataset zip once into `cache/extracted/<sha256>`; returns its root."""
-    names = _zip_names(archive)
-    prefix = _zip_dataset_prefix(names)
+    names = _zip_names(archive, layout)
+    prefix = _zip_dataset_prefix(names, layout.folders)
     if prefix is None:
         raise ValueError(
-            f"The zip is not the cats-vs-dogs data: expected members {_EXPECTED_LAYOUT}, "
-            f"found no `train/` and `validation/` folders in it. "
-            f"Received: source={str(archive)!r}. {_OFFLINE_HINT}")
-    target = cache / "extracted" / _file_fingerprint(archive, cache).split(":")[1][:16]
+            f"The zip is not {layout.what}: expected members {layout.expected}, found no "
+            f"{' and '.join(f'`{name}/`' for name in layout.folders)} folders in it. "
+            f"Received: source={str(archive)!r}. {layout.hint}")
+    target = cache / "extracted" / fingerprint.split(":")[1][:16]
     if not target.exists():
         _extract_atomically(archive, target)
     return target / prefix
 
 
-def _zip_names(archive: Path) -> list[str]:
+def _zip_names(archive: Path, layout: _Layout) -> list[str]:
     """The member names of a zip, or a ValueError naming the file if it is no zip."""
     try:
         with zipfile.ZipFile(archive) as zipped:
             return zipped.namelist()
     except (zipfile.BadZipFile, OSError) as error:
         raise ValueError(
-            f"The cats-vs-dogs source is not a readable zip: expected a zip of "
-            f"{_EXPECTED_LAYOUT} or its extracted folder. Received: source={str(archive)!r} "
-            f"({error}). {_OFFLINE_HINT}") from error
+            f"The source of {layout.what} is not a readable zip: expected a zip of "
+            f"{layout.expected} or its extracted folder. Received: source={str(archive)!r} "
+            f"({error}). {layout.hint}") from error
 
 
-def _zip_dataset_prefix(names: list[str]) -> str | None:
-    """The member prefix ("" or "top/") under which the zip has train/ and validation/."""
+def _zip_dataset_prefix(names: list[str], folders: Sequence[str]) -> str | None:
+    """The member prefix ("" or "top/") under which the zip has all of `folders`."""
     prefixes = {""} | {name.split("/")[0] + "/" for name in names if "/" in name}
     for prefix in sorted(prefixes):
-        if all(any(n.startswith(f"{prefix}{split}/") for n in names)
-               for split in ("train", "validation")):
+        if all(any(n.startswith(f"{prefix}{folder}/") for n in names) for folder in folders):
             return prefix
     return None
 
@@ -528,12 +715,54 @@ def _extract_atomically(archive: Path, target: Path) -> None:
 
 def _quick_source(cache: Path, seed: int) -> tuple[Path, str, _SourceInfo]:
     """Writes the quick run's synthetic data once into the cache; returns its root."""
-    root = cache / "synthetic" / f"quick-v{_CACHE_VERSION}-seed{seed}"
+    root = _synthetic_once(cache / "synthetic" / f"quick-v{_CACHE_VERSION}-seed{seed}",
+                           CLASS_NAMES, 40, ("train", "validation"), seed)
+    return root, QUICK_SOURCE, _SourceInfo(str(root), "synthetic")
+
+
+def _quick_scenes(cache: Path, seed: int) -> tuple[Path, str, _SourceInfo]:
+    """Six synthetic classes in the scenes' layout, for quick runs."""
+    root = _synthetic_once(cache / "synthetic" / f"scenes-v{_CACHE_VERSION}-seed{seed}",
+                           SCENE_CLASSES, 12, ("seg_train", "seg_test"), seed)
+    return root, QUICK_SOURCE, _SourceInfo(str(root), "synthetic")
+
+
+def _synthetic_once(root: Path, classes: Sequence[str], per_class: int,
+                    splits: Sequence[str], seed: int) -> Path:
+    """Writes `synthetic(...)` into `root` unless a finished copy is there already."""
     if not (root / ".complete").exists():
         shutil.rmtree(root, ignore_errors=True)
-        synthetic(root, CLASS_NAMES, per_class=40, image_size=(64, 64), seed=seed)
+        synthetic(root, classes, per_class=per_class, image_size=(64, 64), seed=seed,
+                  splits=splits)
         (root / ".complete").write_text("written by catdog.data.synthetic\n")
-    return root, QUICK_SOURCE, _SourceInfo(str(root), "synthetic")
+    return root
+
+
+def _read_extra(entry: str | os.PathLike | EnvSource, index: int, image_size: tuple[int, int],
+                cache: Path, seed: int, quick: bool) -> tuple[_Tree, str]:
+    """Reads one extra training source of cats/ and dogs/ folders; returns it and its name."""
+    if quick:
+        root = _synthetic_once(cache / "synthetic" / f"extra{index}-v{_CACHE_VERSION}-seed{seed}",
+                               CLASS_NAMES, 20, ("more",), seed + 1000 + index) / "more"
+        info = _SourceInfo(str(root), "synthetic")
+    else:
+        source = entry.resolve() if isinstance(entry, EnvSource) else entry
+        root, _, info = _locate_dataset(source, cache, _MORE_PHOTOS)
+        info.env = entry.env if isinstance(entry, EnvSource) else None
+    name = f"extra{index}" if quick else info.name
+    tree = _read_tree(root, image_size, cache, CLASS_NAMES, prefix=f"{name}/")
+    _warn_skipped(tree.skipped)
+    _record_source(info, [tree])
+    return tree, name
+
+
+def _merged(trees: list[_Tree]) -> _Tree:
+    """One tree of several trees' images, in order (their files keep their prefixes)."""
+    if len(trees) == 1:
+        return trees[0]
+    return _Tree(np.concatenate([t.images for t in trees]),
+                 np.concatenate([t.labels for t in trees]),
+                 [f for t in trees for f in t.files], [f for t in trees for f in t.skipped])
 
 
 # ---------------------------------------------------------------------------------------
@@ -552,7 +781,6 @@ def _read_tree(folder: Path, image_size: tuple[int, int], cache: Path,
     tree = _read_files(folder, paths, np.array(labels, np.int32), image_size, cache)
     _check_no_empty_class(tree, folder, class_names)
     tree.files = [prefix + f for f in tree.files]
-    tree.listing = [(prefix + rel, size, sha) for rel, size, sha in tree.listing]
     tree.skipped = [prefix + f for f in tree.skipped]
     return tree
 
@@ -578,7 +806,7 @@ def _class_files(folder: Path, name: str) -> list[Path]:
             f"Received: a `{folder.name}` folder with "
             f"{sorted(p.name for p in folder.iterdir()) if folder.is_dir() else 'nothing'}. "
             f"{_OFFLINE_HINT}")
-    files = _list_files(class_folder)
+    files = results.data_files(class_folder)
     if not files:
         raise ValueError(_empty_class_message(class_folder))
     return files
@@ -597,15 +825,6 @@ def _check_no_empty_class(tree: _Tree, folder: Path, class_names: Sequence[str])
     for name, count in zip(class_names, counts):
         if count == 0:
             raise ValueError(_empty_class_message(folder / name))
-
-
-def _list_files(folder: Path) -> list[Path]:
-    """Every non-hidden file under `folder`, subfolders included, in sorted order."""
-    files = []
-    for dirpath, dirnames, filenames in os.walk(folder):
-        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
-        files += [Path(dirpath, f) for f in sorted(filenames) if not f.startswith(".")]
-    return sorted(files, key=lambda p: p.relative_to(folder).as_posix())
 
 
 def _read_files(folder: Path, paths: list[Path], labels: np.ndarray,
@@ -641,16 +860,13 @@ def _decode_all(paths: list[Path], relative: list[str], labels: np.ndarray,
     images = np.empty((len(paths), *image_size, 3), np.uint8)
     ok = np.zeros(len(paths), bool)
 
-    def read(i: int) -> tuple[int, str]:
-        data = paths[i].read_bytes()
-        ok[i] = _decode_into(images, i, data, image_size)
-        return len(data), hashlib.sha256(data).hexdigest()
+    def read(i: int) -> None:
+        ok[i] = _decode_into(images, i, paths[i].read_bytes(), image_size)
 
     with ThreadPoolExecutor(max_workers=_worker_count()) as pool:
-        read_back = list(pool.map(read, range(len(paths))))
-    listing = [(r, size, sha) for r, (size, sha) in zip(relative, read_back)]
+        list(pool.map(read, range(len(paths))))
     return _Tree(images[ok] if not ok.all() else images, labels[ok],
-                 [r for r, good in zip(relative, ok) if good], listing,
+                 [r for r, good in zip(relative, ok) if good],
                  [r for r, good in zip(relative, ok) if not good])
 
 
@@ -693,8 +909,7 @@ def _load_cached(path: Path) -> _Tree | None:
     try:
         with np.load(path, allow_pickle=False) as saved:
             meta = json.loads(str(saved["meta"]))
-            return _Tree(saved["images"], saved["labels"], meta["files"],
-                         [tuple(entry) for entry in meta["listing"]], meta["skipped"])
+            return _Tree(saved["images"], saved["labels"], meta["files"], meta["skipped"])
     except (OSError, ValueError, KeyError) as error:
         logger.warning("Ignoring unreadable cache file %s (%s); decoding again", path, error)
         return None
@@ -702,7 +917,7 @@ def _load_cached(path: Path) -> _Tree | None:
 
 def _save_cached(path: Path, tree: _Tree) -> None:
     """Writes the arrays atomically (temporary file, then rename); failures only log."""
-    meta = {"files": tree.files, "listing": tree.listing, "skipped": tree.skipped}
+    meta = {"files": tree.files, "skipped": tree.skipped}
     partial = path.with_name(f"{path.stem}.partial-{os.getpid()}-{threading.get_ident()}.npz")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -730,55 +945,21 @@ def _cache_root(cache_dir: str | os.PathLike | None) -> Path:
         _keras_home() / "catdog_cache")
 
 
-def _file_fingerprint(path: Path, cache: Path) -> str:
-    """`"sha256:<hex>"` of a file, remembered in the cache by (path, size, mtime)."""
-    stat = path.stat()
-    entry = f"{path.resolve()}|{stat.st_size}|{stat.st_mtime_ns}"
-    store = cache / "fingerprints.json"
-    known = _read_json(store)
-    if entry not in known:
-        digest = hashlib.sha256()
-        with open(path, "rb") as f:
-            for block in iter(lambda: f.read(1 << 20), b""):
-                digest.update(block)
-        known = {**_read_json(store), entry: f"sha256:{digest.hexdigest()}"}
-        _write_json(store, known)
-    return known[entry]
-
-
-def _read_json(path: Path) -> dict:
-    """A JSON object from `path`; an absent or unreadable file reads as empty."""
-    try:
-        return json.loads(path.read_text())
-    except (OSError, ValueError):
-        return {}
-
-
-def _write_json(path: Path, value: dict) -> None:
-    """Writes JSON atomically; a failure only logs (the cache is an optimisation)."""
-    partial = path.with_name(f"{path.name}.partial-{os.getpid()}")
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        partial.write_text(json.dumps(value, indent=0, sort_keys=True))
-        os.replace(partial, path)
-    except OSError as error:
-        logger.warning("Could not write %s (%s)", path, error)
-
-
-def _record_source(info: _SourceInfo, trees: list[_Tree], cache: Path) -> None:
-    """Records the data source in `catdog.results`.
+def _record_source(info: _SourceInfo, trees: list[_Tree]) -> None:
+    """Records the data source in `catdog.results`, by content, with where it comes from.
 
     A zip by its bytes and the number of images it holds; a folder the way
     `catdog.results` describes folders, which is how the site builder re-checks it.
     """
     if info.archive is not None:
-        files = sum(len(tree.listing) for tree in trees)
-        size, fingerprint = info.archive.stat().st_size, _file_fingerprint(info.archive, cache)
+        files = sum(len(tree.files) + len(tree.skipped) for tree in trees)
+        size = info.archive.stat().st_size
+        fingerprint = info.fingerprint or results.fingerprint(info.archive)
     else:
         (files, size), fingerprint = results.data_size(info.path), results.fingerprint(info.path)
     kind = "file" if info.kind == "url" else info.kind
     results.record_data_source(info.path, files=files, bytes=size, fingerprint=fingerprint,
-                               kind=kind)
+                               kind=kind, name=info.name, url=info.url, env=info.env)
 
 
 # ---------------------------------------------------------------------------------------
@@ -816,30 +997,46 @@ def _test_count(n: int, batch_size: int) -> int:
     return min(n, max(1, n_batches // 5) * batch_size)
 
 
-def _split_test(validation: Split, seed: int) -> tuple[Split, Split]:
-    """Shuffles validation once; the first `n_batches // 5` batches become the test split."""
+def _split_test(validation: Split, seed: int,
+                test_fraction: float | None = None) -> tuple[Split, Split]:
+    """Shuffles validation once; its first part becomes the test split.
+
+    The first `n_batches // 5` batches by the seed posts' rule, or `test_fraction` of it.
+    """
     shuffled = _shuffled(validation, seed)
-    n_test = _test_count(len(shuffled), shuffled.batch_size)
+    if test_fraction is None:
+        n_test = _test_count(len(shuffled), shuffled.batch_size)
+    else:
+        n_test = len(shuffled) - _validation_count(len(shuffled), 1 - test_fraction)
     order = np.arange(len(shuffled))
     return _take(shuffled, order[n_test:]), _take(shuffled, order[:n_test])
 
 
 def _make_splits(train: _Tree, validation: _Tree, class_names: list[str], batch_size: int,
-                 seed: int, source: str, image_size: tuple[int, int]) -> Splits:
-    """Train shuffled with `seed`; validation and test cut by the seed posts' rule."""
+                 seed: int, source: str, image_size: tuple[int, int],
+                 test_fraction: float | None = None) -> Splits:
+    """Train shuffled with `seed`; validation and test cut by `_split_test`."""
     train_split = _shuffled(_to_split(train, class_names, batch_size), seed)
-    rest, test = _split_test(_to_split(validation, class_names, batch_size), seed + 1)
+    rest, test = _split_test(_to_split(validation, class_names, batch_size), seed + 1,
+                             test_fraction)
     return Splits(train_split, rest, test, class_names, source, image_size)
+
+
+def _validation_count(n: int, fraction: float) -> int:
+    """`round(n * fraction)`, or a ValueError if that leaves no images on one side."""
+    count = round(n * fraction)
+    if not 0 < count < n:
+        raise ValueError(
+            f"The split leaves no images on one side: {n} images, fraction {fraction!r}. "
+            f"Received: validation_split or test_fraction giving {count} of {n}. "
+            "Use a fraction nearer 0.2 (or 0.5 for test_fraction), or more images.")
+    return count
 
 
 def _split_fraction(everything: Split, validation_split: float, seed: int, source: str,
                     image_size: tuple[int, int]) -> Splits:
     """The last `validation_split` of an already shuffled split is validation (then test)."""
-    n_validation = round(len(everything) * validation_split)
-    if not 0 < n_validation < len(everything):
-        raise ValueError(
-            f"`validation_split` leaves no images on one side: {len(everything)} images. "
-            f"Received: validation_split={validation_split!r}. Use a fraction nearer 0.2.")
+    n_validation = _validation_count(len(everything), validation_split)
     order = np.arange(len(everything))
     train = _take(everything, order[:-n_validation])
     rest, test = _split_test(_take(everything, order[-n_validation:]), seed + 1)

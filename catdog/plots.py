@@ -221,6 +221,49 @@ def prediction_grid(
     return fig
 
 
+def most_confused(
+    images: np.ndarray,
+    y_true: Sequence[int],
+    y_pred: Sequence[int],
+    class_names: Sequence[str],
+    n: int = 12,
+) -> Figure:
+    """Shows the wrong predictions of the most often confused pairs of classes, worst pair first.
+
+    With six scenes, a few pairs (buildings and street, glacier and mountain) make most of the
+    mistakes; this grid shows those photos, each titled "true → predicted".
+
+    Args:
+        images: uint8 array (N, H, W, 3).
+        y_true: true class indices.
+        y_pred: predicted class indices.
+        class_names: the class names, by index.
+        n: how many photos to show at most, >= 1.
+
+    Returns:
+        A Figure with up to `n` axes (one axes saying "no mistakes" if there are none).
+
+    Example:
+        >>> fig = most_confused(data.test.images, data.test.labels, predictions.predicted,
+        ...                     data.test.class_names)  # doctest: +SKIP
+    """
+    _check_positive("n", n)
+    y_true, y_pred = np.asarray(y_true, dtype=int), np.asarray(y_pred, dtype=int)
+    matrix = confusion_counts(y_true, y_pred, len(class_names))
+    np.fill_diagonal(matrix, 0)
+    pairs = sorted(zip(*np.nonzero(matrix)), key=lambda pair: (-matrix[pair], pair))
+    chosen = [i for t, p in pairs for i in np.flatnonzero((y_true == t) & (y_pred == p))][:n]
+    if not chosen:
+        fig, axes = _grid(1, size=2.4)
+        _show(axes[0], None, "no mistakes")
+        return fig
+    fig, axes = _grid(len(chosen), size=2.2)
+    for ax, i in zip(axes, chosen):
+        _show(ax, images[i], f"{class_names[y_true[i]]} → {class_names[y_pred[i]]}",
+              color=WRONG_COLOR)
+    return fig
+
+
 def compare_models(
     rows: Sequence[Mapping[str, Any]], metric: str = "test_accuracy", *, label: str = "model"
 ) -> Figure:

@@ -29,19 +29,6 @@ from typing import Any
 MIME_TYPE = "application/vnd.catdog.results+json"
 FORMAT_VERSION = 1
 
-# Keys the site's summary box knows how to show; any other key is kept and quotable.
-KNOWN_VALUES = (
-    "test_accuracy",
-    "test_loss",
-    "val_accuracy",
-    "epochs",
-    "train_seconds",
-    "device",
-    "data_source",
-    "image_count",
-    "quick",
-)
-
 _ENVIRONMENT_PACKAGES = ("keras", "tensorflow", "jax", "jaxlib", "numpy")
 
 _record: dict[str, Any] = {"values": {}, "data": [], "environment": {}}
@@ -72,17 +59,32 @@ def record_data_source(
 ) -> None:
     """Records that this run read a data source, so the builder can tell when it changes.
 
-    The data is known by its content: `fingerprint` (`"sha256:..."`, see `fingerprint`) is its
-    identity, `path` (a local path, relative ones resolved, or a URL) only where this run found
-    it. `name` (default: the path's base name), `url` (where anyone can download the same data)
-    and `env` (the environment variable that can point at a copy, e.g. `CATDOG_DATA`) tell
-    another machine how to recognise and supply it.
+    The fingerprint (a content hash, e.g. `"sha256:..."`) is the data's identity; `path` (a
+    local path, relative ones resolved, or a URL) is only where this run found it. `name`,
+    `url` and `env` say where the data comes from, for a reader on any machine.
+
+    Args:
+        path: where the data was read.
+        files: how many files it holds.
+        bytes: its size.
+        fingerprint: its content hash.
+        kind: "file" (a zip, or a downloaded file), "folder" or "synthetic".
+        name: the archive's or folder's base name, e.g. "cats_and_dogs_filtered.zip";
+            None takes the base name of `path`.
+        url: the official download URL, None for data that exists only locally.
+        env: the environment variable catdog reads this source from, e.g. "CATDOG_DATA".
+
+    Example:
+        >>> record_data_source("cats_and_dogs_filtered.zip", files=3000, bytes=73102596,
+        ...                    fingerprint="sha256:840886e7...", url=DATA_URL,
+        ...                    env="CATDOG_DATA")  # doctest: +SKIP
     """
     if "://" not in path:
         path = os.path.abspath(path)
+    if name is None:
+        name = os.path.basename(path.rstrip("/")) or path
     entry = {"path": path, "kind": kind, "files": int(files), "bytes": int(bytes),
-             "fingerprint": fingerprint, "name": name or os.path.basename(path.rstrip("/")),
-             "url": url, "env": env}
+             "fingerprint": fingerprint, "name": name, "url": url, "env": env}
     _record["data"] = [d for d in _record["data"] if d["path"] != path] + [entry]
     _emit({"data": [entry]})
 

@@ -292,12 +292,13 @@ def record_outcome(outcome: RunOutcome, options: BuildOptions, report: BuildRepo
 
 
 def kernel_environment(options: BuildOptions) -> dict[str, str]:
-    """Variables the kernel needs: a relative CATDOG_DATA made absolute (kernels run elsewhere),
-    and TensorFlow's C++ start-up logging off (it would land in the first cell's output)."""
+    """Variables the kernel needs: relative data paths in CATDOG_* made absolute (kernels run in
+    their own folders), and TensorFlow's C++ start-up logging off (it would land in the first
+    cell's output)."""
     env = {"TF_CPP_MIN_LOG_LEVEL": os.environ.get("TF_CPP_MIN_LOG_LEVEL", "3")}  # C++ log noise
-    data = os.environ.get("CATDOG_DATA")
-    if data and "://" not in data:
-        env["CATDOG_DATA"] = str(Path(data).resolve())
+    for name, value in os.environ.items():
+        if name.startswith("CATDOG_") and value and "://" not in value and Path(value).exists():
+            env[name] = str(Path(value).resolve())
     return env
 
 

@@ -32,6 +32,7 @@ from pygments.formatters import HtmlFormatter
 from pygments.lexers import get_lexer_by_name
 from pygments.util import ClassNotFound
 
+from catdog import stats
 from catdog.results import MIME_TYPE, from_notebook
 from sitegen import datasources
 from sitegen import markup
@@ -87,7 +88,7 @@ def seconds(value: Any) -> str:
 
 
 def add_filters(env: jinja2.Environment) -> jinja2.Environment:
-    env.filters.update(percent=percent, seconds=seconds)
+    env.filters.update(percent=percent, seconds=seconds, **stats.FILTERS)
     return env
 
 
@@ -265,7 +266,7 @@ def summarize(results: Mapping[str, Any], run: Mapping[str, Any] | None) -> dict
     values, env, run = results.get("values", {}), results.get("environment", {}), run or {}
     score = values.get("test_accuracy")
     loss = values.get("test_loss")
-    return {"score": percent(score) if is_number(score) else None,
+    return {"score": stats.accuracy_text(values, "test_") if is_number(score) else None,
             "loss": f"{loss:.4f}" if is_number(loss) else None,
             "facts": [(label, text) for label, text in
                       run_facts(values, env, run, results.get("data", [])) if text]}
@@ -287,7 +288,7 @@ def run_facts(values: Mapping, env: Mapping, run: Mapping,
               data: list | None = None) -> list[tuple[str, str]]:
     backend = env.get("keras_backend")
     return [
-        ("Validation accuracy", percent(values["val_accuracy"])
+        ("Validation accuracy", stats.accuracy_text(values, "val_")
          if is_number(values.get("val_accuracy")) else ""),
         ("Device", str(values.get("device") or "")),
         ("Data", str(values.get("data_source") or data_fallback(data or []))),

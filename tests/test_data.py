@@ -16,7 +16,8 @@ TINY = (16, 16)
 def isolated(tmp_path, monkeypatch):
     """Keeps caches and downloads under tmp_path, and the results record empty."""
     monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras_home"))
-    monkeypatch.delenv("CATDOG_DATA", raising=False)
+    for name in ("CATDOG_DATA", "CATDOG_MORE_DATA", "CATDOG_SCENES"):
+        monkeypatch.delenv(name, raising=False)
     results.reset()
     yield
     results.reset()
@@ -279,6 +280,131 @@ def test_a_bad_image_size_is_an_error(dataset, image_size):
         load(dataset, image_size=image_size)
 
 
+# --- the test split: the seed rule, or a larger share ---------------------------------
+
+
+def test_the_seed_rule_holds_out_a_fifth_of_the_validation_batches(dataset):
+    splits = load(dataset)  # 20 validation images in batches of 2: 10 batches, 2 of them test
+    assert (len(splits.validation), len(splits.test)) == (16, 4)
+
+
+def test_test_fraction_holds_out_that_share_of_the_validation_photos(dataset):
+    splits = load(dataset, test_fraction=0.5)
+    assert (len(splits.validation), len(splits.test)) == (10, 10)
+    assert not set(splits.test.files) & set(splits.validation.files)
+    assert all(f.startswith("validation/") for f in splits.test.files)
+
+
+def test_test_fraction_must_be_a_fraction(dataset):
+    with pytest.raises(ValueError, match=r"test_fraction.*Received: test_fraction=1.5"):
+        load(dataset, test_fraction=1.5)
+
+
+# --- several training sources ----------------------------------------------------------
+
+
+@pytest.fixture
+def more_zip(tmp_path) -> Path:
+    """A tiny `dogs_vs_cats_more.zip`: members dogs_vs_cats_more/{cats,dogs}/*.jpg, 6 per class."""
+    root = data.synthetic(tmp_path / "more_src", per_class=6, image_size=TINY, seed=5,
+                          splits=("dogs_vs_cats_more",)) / "dogs_vs_cats_more"
+    return zip_folder(root, tmp_path / "dogs_vs_cats_more.zip")
+
+
+def test_extra_sources_add_training_photos_only(dataset_zip, more_zip):
+    splits = load(dataset_zip, extra=[more_zip], test_fraction=0.5)
+    assert splits.train_sources == {"cats_and_dogs_filtered.zip": 20, "dogs_vs_cats_more.zip": 12}
+    assert len(splits.train) == 32 and splits.train.label_counts() == {"cats": 16, "dogs": 16}
+    assert (len(splits.validation), len(splits.test)) == (10, 10)
+    assert sum(f.startswith("dogs_vs_cats_more.zip/") for f in splits.train.files) == 12
+    assert splits.summary()["train_sources"] == splits.train_sources
+
+
+def test_every_source_is_recorded_by_content_with_its_name_and_variable(dataset_zip, more_zip,
+                                                                         monkeypatch):
+    monkeypatch.setenv("CATDOG_MORE_DATA", str(more_zip))
+    load(dataset_zip, extra=[data.MORE_PHOTOS])
+    entries = {entry["name"]: entry for entry in results.current()["data"]}
+    assert entries["cats_and_dogs_filtered.zip"]["url"] == data.DATA_URL
+    assert entries["cats_and_dogs_filtered.zip"]["env"] == "CATDOG_DATA"
+    more = entries["dogs_vs_cats_more.zip"]
+    assert (more["url"], more["env"], more["files"], more["kind"]) == (None, "CATDOG_MORE_DATA",
+                                                                       12, "file")
+    assert more["fingerprint"] == results.fingerprint(more_zip)
+
+
+def test_more_photos_without_the_variable_says_how_to_set_it(dataset_zip):
+    with pytest.raises(FileNotFoundError, match=r"CATDOG_MORE_DATA unset.*dogs_vs_cats_more.zip"):
+        load(dataset_zip, extra=[data.MORE_PHOTOS])
+
+
+def test_a_quick_run_with_extra_sources_merges_synthetic_photos():
+    splits = data.cats_and_dogs(quick=True, extra=[data.MORE_PHOTOS], image_size=TINY)
+    assert splits.train_sources["extra0"] == 40 and len(splits.train) == 120
+
+
+# --- the scenes ----------------------------------------------------------------------------
+
+
+@pytest.fixture
+def scenes_zip(tmp_path) -> Path:
+    """A tiny `intel_scenes_small.zip` in the collection's layout: 4 train, 3 test photos a class."""
+    root = tmp_path / "scenes_src" / "intel_scenes"
+    data.synthetic(root, classes=data.SCENE_CLASSES, per_class=4, image_size=TINY,
+                   splits=("seg_train",))
+    data.synthetic(root, classes=data.SCENE_CLASSES, per_class=3, image_size=TINY, seed=1,
+                   splits=("seg_test",))
+    return zip_folder(root, tmp_path / "intel_scenes_small.zip")
+
+
+def test_scenes_keep_seg_test_whole_as_the_test_split(scenes_zip):
+    splits = data.scenes(scenes_zip, image_size=TINY, validation_split=0.25)
+    assert splits.class_names == list(data.SCENE_CLASSES)
+    assert (len(splits.train), len(splits.validation), len(splits.test)) == (18, 6, 18)
+    assert all(f.startswith("seg_test/") for f in splits.test.files)
+    assert all(f.startswith("seg_train/") for f in splits.train.files + splits.validation.files)
+    assert splits.test.label_counts() == dict.fromkeys(data.SCENE_CLASSES, 3)
+    assert splits.source == "intel_scenes_small.zip (local)"
+
+
+def test_scenes_come_from_the_variable_and_are_recorded_by_content(scenes_zip, monkeypatch):
+    monkeypatch.setenv("CATDOG_SCENES", str(scenes_zip))
+    data.scenes(image_size=TINY)
+    [entry] = results.current()["data"]
+    assert (entry["name"], entry["env"], entry["url"]) == ("intel_scenes_small.zip",
+                                                           "CATDOG_SCENES", None)
+    assert entry["files"] == 42 and entry["fingerprint"] == results.fingerprint(scenes_zip)
+
+
+def test_scenes_read_the_extracted_folder_too(scenes_zip, tmp_path):
+    by_zip = data.scenes(scenes_zip, image_size=TINY)
+    by_folder = data.scenes(tmp_path / "scenes_src", image_size=TINY)
+    assert by_zip.test.files == by_folder.test.files
+    assert np.array_equal(by_zip.train.images, by_folder.train.images)
+
+
+def test_scenes_without_a_source_say_how_to_give_one():
+    with pytest.raises(FileNotFoundError, match=r"CATDOG_SCENES unset.*scenes\(quick=True\)"):
+        data.scenes()
+
+
+def test_scenes_reject_a_zip_of_something_else(dataset_zip):
+    with pytest.raises(ValueError, match=r"not the scene photos.*seg_train"):
+        data.scenes(dataset_zip)
+
+
+def test_quick_scenes_have_six_synthetic_classes():
+    splits = data.scenes(quick=True, image_size=TINY)
+    assert splits.class_names == list(data.SCENE_CLASSES) and splits.source == data.QUICK_SOURCE
+
+
+def test_take_gives_the_first_photos_of_a_split(dataset):
+    train = load(dataset).train
+    assert train.take(5).files == train.files[:5]
+    with pytest.raises(ValueError, match="Received: count=0"):
+        train.take(0)
+
+
 # --- other folders --------------------------------------------------------------------
 
 
@@ -373,3 +499,9 @@ def test_the_small_cnn_beats_the_baseline_on_synthetic_data_in_two_epochs(tmp_pa
     train.fit(model, splits.train, splits.validation, epochs=2, seed=seed, verbose=0)
     accuracy = train.evaluate(model, splits.validation)["accuracy"]
     assert accuracy >= splits.validation.baseline_accuracy() + 0.3
+
+
+def test_data_keeps_no_fingerprint_memo_of_its_own(dataset_zip, tmp_path):
+    load(dataset_zip)
+    assert not list((tmp_path / "keras_home").rglob("fingerprints.json"))
+    assert not hasattr(data, "_file_fingerprint") and not hasattr(data, "_SAVE_LOCK")

@@ -65,6 +65,29 @@ def test_augmentation_changes_images_only_in_training():
     assert not np.allclose(keras.ops.convert_to_numpy(augmentation(x, training=True)), x)
 
 
+def test_fused_augmentation_resamples_once():
+    augmentation = models.make_augmentation("horizontal", rotation=0.1, zoom=0.2, shift=0.2,
+                                            shear=0.2, fused=True)
+    assert [layer.__class__.__name__ for layer in augmentation.layers] == ["RandomFlip",
+                                                                          "RandomAffine"]
+    x = tiny_images(4).astype("float32")
+    augmented = keras.ops.convert_to_numpy(augmentation(x, training=True))
+    assert augmented.shape == x.shape and not np.allclose(augmented, x)
+    np.testing.assert_array_equal(keras.ops.convert_to_numpy(augmentation(x, training=False)), x)
+
+
+def test_random_affine_with_no_factors_is_the_identity():
+    x = tiny_images(2).astype("float32")
+    same = keras.ops.convert_to_numpy(models.RandomAffine()(x, training=True))
+    np.testing.assert_allclose(same, x, atol=1e-3)
+
+
+def test_compile_model_takes_a_learning_rate_schedule():
+    schedule = keras.optimizers.schedules.CosineDecay(1e-4, decay_steps=10)
+    model = models.compile_model(models.make_small_cnn(SIZE), schedule)
+    assert model.compiled
+
+
 def test_dtype_policy_applies_to_inner_layers_but_logits_stay_float32():
     model = models.make_small_cnn(SIZE, dtype_policy="mixed_bfloat16")
     policies = {layer.name: layer.dtype_policy.name for layer in model.layers}

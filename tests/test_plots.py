@@ -119,3 +119,19 @@ def test_figures_render_as_png_for_notebooks():
 def test_bad_arguments_raise_value_error_naming_them(call, message):
     with pytest.raises(ValueError, match=message):
         call()
+
+
+def test_most_confused_shows_the_most_frequent_pair_first():
+    names = ["buildings", "forest", "glacier", "mountain", "sea", "street"]
+    images = np.zeros((8, 8, 8, 3), np.uint8)
+    true = [2, 2, 2, 0, 1, 4, 5, 3]
+    pred = [3, 3, 2, 5, 1, 4, 5, 2]  # glacier -> mountain twice, buildings -> street once
+    fig = plots.most_confused(images, true, pred, names, n=12)
+    titles = [ax.get_title() for ax in fig.axes]
+    assert titles == ["glacier → mountain", "glacier → mountain", "buildings → street",
+                      "mountain → glacier"]
+
+
+def test_most_confused_without_mistakes_says_so():
+    fig = plots.most_confused(np.zeros((2, 8, 8, 3), np.uint8), [0, 1], [0, 1], ["a", "b"])
+    assert [ax.get_title() for ax in fig.axes] == ["no mistakes"]

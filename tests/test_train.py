@@ -127,11 +127,13 @@ def test_checkpoint_writes_the_best_model(tmp_path, name):
         assert restored.count_params() == model.count_params()
 
 
-def test_evaluate_returns_loss_and_accuracy_as_floats():
+def test_evaluate_returns_accuracy_with_its_count_and_interval():
     scores = train.evaluate(small_model(), split(16))
-    assert set(scores) == {"loss", "accuracy"}
-    assert all(isinstance(v, float) for v in scores.values())
-    assert 0 <= scores["accuracy"] <= 1
+    assert set(scores) == {"loss", "accuracy", "correct", "count", "interval"}
+    assert isinstance(scores["loss"], float) and isinstance(scores["accuracy"], float)
+    assert scores["count"] == 16 and scores["accuracy"] == scores["correct"] / 16
+    low, high = scores["interval"]
+    assert 0 <= low <= scores["accuracy"] <= high <= 1
 
 
 @pytest.mark.parametrize("num_classes", [2, 6], ids=["binary", "six-classes"])
@@ -273,3 +275,68 @@ def test_bad_arguments_raise_value_error_naming_them(call, message):
     model = small_model()
     with pytest.raises(ValueError, match=message):
         call(model)
+
+
+# --- how sure a score is: intervals, per-class accuracy, paired tests, seeds ----------------
+
+
+def test_fit_leaves_the_global_seed_alone_by_default(monkeypatch):
+    model, calls = small_model(), []
+    monkeypatch.setattr(train, "set_seed", calls.append)
+    train.fit(model, split(16), None, epochs=1, verbose=0)
+    assert calls == []  # set_seed(42) then fit(model, ...) runs with seed 42
+    train.fit(model, split(16), None, epochs=1, seed=3, verbose=0)
+    assert calls == [3]
+
+
+def test_summarize_gives_intervals_and_per_class_accuracy_for_six_classes():
+    six = split(60, 6)
+    model = small_model(6)
+    run = train.fit(model, six, None, epochs=3, batch_size=8, verbose=0)
+    row = train.summarize("six", model, run, split(30, 6, seed=1), split(36, 6, seed=2))
+    assert row["test_count"] == 36 and row["val_count"] == 30
+    assert set(row["test_per_class"]) <= {f"c{i}" for i in range(6)}
+    low, high = row["test_interval"]
+    assert low <= row["test_accuracy"] <= high
+    html = train.comparison_table([row])._repr_html_()
+    assert "95 % CI" in html and "36 photos" in html
+
+
+def test_predict_names_six_classes_with_their_probabilities():
+    predictions = train.predict(small_model(6), split(12, 6))
+    row = predictions[0]
+    assert row["predicted"] in predictions.class_names
+    assert sum(row[f"p_{c}"] for c in predictions.class_names) == pytest.approx(1, abs=1e-5)
+    assert row["probability"] == max(row[f"p_{c}"] for c in predictions.class_names)
+
+
+def test_a_model_compared_with_itself_is_within_noise():
+    model, data = small_model(), split(32)
+    result = train.compare(model, model, data, names=("a", "b"))
+    assert (result["a_only"], result["b_only"], result["p_value"]) == (0, 0, 1.0)
+    assert result["better"] is None and result["count"] == 32
+
+
+def test_compare_accepts_precomputed_correct_masks():
+    data = split(20)
+    always_right = data.labels == data.labels
+    always_wrong = ~always_right
+    result = train.compare(always_right, always_wrong, data, names=("right", "wrong"))
+    assert result["better"] == "right" and result["a_only"] == 20 and result["p_value"] < 0.001
+
+
+def test_fit_seeds_trains_once_per_seed_and_reports_the_spread():
+    splits = types.SimpleNamespace(train=split(32), validation=split(16, seed=1),
+                                   test=split(16, seed=2))
+    runs = train.fit_seeds("tiny", lambda: small_model(), splits, seeds=[0, 1], epochs=1,
+                           verbose=0)
+    summary = runs.summary()
+    assert summary["seeds"] == [0, 1] and summary["test"]["seeds"] == 2
+    assert len(runs.models) == 2 and runs.rows[1]["name"] == "tiny (seed 1)"
+    same = train.compare_seeds(runs, runs, splits.test)
+    assert same["seeds"] == 2 and same["better"] is None and not same["significant"]
+
+
+def test_fit_seeds_needs_a_seed():
+    with pytest.raises(ValueError, match=r"Received: seeds=\[\]"):
+        train.fit_seeds("none", small_model, None, seeds=[], epochs=1)
