@@ -292,13 +292,16 @@ def record_outcome(outcome: RunOutcome, options: BuildOptions, report: BuildRepo
 
 
 def kernel_environment(options: BuildOptions) -> dict[str, str]:
-    """Variables the kernel needs: relative data paths in CATDOG_* made absolute (kernels run in
-    their own folders), and TensorFlow's C++ start-up logging off (it would land in the first
-    cell's output)."""
+    """Variables the kernel needs: catdog's data variables made absolute when relative (kernels
+    run in their own folders), and TensorFlow's C++ start-up logging off (it would land in the
+    first cell's output)."""
+    from catdog import data as catdog_data  # only when posts run: it imports NumPy
+
     env = {"TF_CPP_MIN_LOG_LEVEL": os.environ.get("TF_CPP_MIN_LOG_LEVEL", "3")}  # C++ log noise
-    for name, value in os.environ.items():
-        if name.startswith("CATDOG_") and value and "://" not in value and Path(value).exists():
-            env[name] = str(Path(value).resolve())
+    for name in (catdog_data.DATA_ENV, catdog_data.MORE_DATA_ENV, catdog_data.SCENES_ENV):
+        value = os.environ.get(name)
+        if value and "://" not in value:
+            env[name] = str(Path(value).expanduser().resolve())
     return env
 
 
