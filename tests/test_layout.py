@@ -59,3 +59,11 @@ def test_no_sitegen_module_changes_os_environ():
     assert [f"{path.name}:{number}" for path in sorted(SITEGEN.glob("*.py"))
             for number, line in enumerate(path.read_text().splitlines(), 1)
             if changes.search(line)] == []
+
+
+def test_the_readme_names_every_builder_module_and_only_those():
+    readme = (SITEGEN.parent / "README.md").read_text()
+    row = next(line for line in readme.splitlines() if line.startswith("| `sitegen/` |"))
+    named = set(re.findall(r"`(\w+)`", row))
+    modules = {path.stem for path in SITEGEN.glob("*.py")} - {"__init__"}
+    assert named == modules, f"README's layout row: missing {modules - named}, stale {named - modules}"
