@@ -93,7 +93,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "scratch" / "shots")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
-    pages = sorted(p for p in args.site.glob("[0-9]*/**/*.html"))
+    pages = sorted(p.resolve() for p in args.site.glob("[0-9]*/**/*.html"))
     driver = start_chromium(args.out / ".profile")
     try:
         for page in pages:
