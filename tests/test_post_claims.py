@@ -101,3 +101,9 @@ def test_the_tuner_helps_only_if_it_wins_for_every_seed(outcome, pairs, expected
     assert expected in text
     if expected != "The tuner helps":
         assert "The tuner helps" not in text
+
+
+def test_a_search_that_picks_the_hand_picked_values_says_so():
+    identical = [paired(0, 0, 600, 900, ("tuned", "hand"))] * 3
+    text = render(TUNER, **tuner_values(identical))
+    assert "No gain at all" in text and "The tuner helps" not in text
