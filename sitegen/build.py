@@ -158,7 +158,7 @@ def execute_stale(states: list[PostState], options: BuildOptions, report: BuildR
     for state in states:
         for warning in state.staleness.warnings:
             log.warning("%s: %s", state.post.path, warning)
-        for note in state.staleness.notes[:len(state.staleness.missing)]:
+        for note in state.staleness.notes[:1] if state.staleness.missing else []:
             log.info("%s: %s", state.post.path, note)
     for state in list(to_run):
         if (error := missing_data_error(state)) is not None:

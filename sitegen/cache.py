@@ -111,9 +111,10 @@ class Staleness:
     @property
     def notes(self) -> list[str]:
         """What `--status` says of an entry that is still used as it is."""
-        missing = [f"data not on this machine: {source.describe()}; results as recorded"
-                   for source in self.missing]
-        return missing + self.warnings
+        if not self.missing:
+            return list(self.warnings)
+        names = "; ".join(source.describe() for source in self.missing)
+        return [f"data not on this machine: {names}; results as recorded", *self.warnings]
 
 
 # --- the key -------------------------------------------------------------------------------
