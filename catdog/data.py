@@ -34,6 +34,7 @@ import json
 import logging
 import math
 import os
+import re
 import shutil
 import threading
 import time
@@ -43,6 +44,7 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from PIL import Image, ImageDraw
@@ -57,6 +59,10 @@ CLASS_NAMES = ("cats", "dogs")
 SCENE_CLASSES = ("buildings", "forest", "glacier", "mountain", "sea", "street")
 QUICK_SOURCE = "synthetic (quick run)"
 DATA_ENV = "CATDOG_DATA"
+POST_DIR_ENV = "CATDOG_POST_DIR"  # set by the site builder: the folder of the post's .md file
+LAUNCH_DIR_ENV = "CATDOG_LAUNCH_DIR"  # set by the site builder: where build.py was started
+_SPLIT_NAMES = {"train", "training", "validation", "val", "valid", "test", "testing",
+                "seg_train", "seg_test", "seg_pred"}
 MORE_DATA_ENV = "CATDOG_MORE_DATA"
 SCENES_ENV = "CATDOG_SCENES"
 
@@ -114,7 +120,7 @@ class EnvSource:
         value = os.environ.get(self.env)
         if not value:
             raise FileNotFoundError(
-                f"{self.layout.what.capitalize()} was not found: expected ${self.env} to name a "
+                f"{self.layout.what.capitalize()}: not found. Expected ${self.env} to name a "
                 f"zip or folder of {self.layout.expected}. Received: {self.env} unset. "
                 f"{self.layout.hint}")
         return value
@@ -391,44 +397,135 @@ def from_directory(
     image_size: tuple[int, int] = (160, 160),
     batch_size: int = 32,
     validation_split: float | None = None,
+    test_fraction: float | None = None,
     seed: int = 0,
+    quick: bool = False,
     cache_dir: str | os.PathLike | None = None,
 ) -> Split | Splits:
-    """Loads any folder-per-class tree (two classes or more), e.g. seed 004's six scenes.
+    """Loads your own photos: any folder-per-class tree (two classes or more).
 
-    Class names are the subfolder names, sorted; label `i` is `class_names[i]`.
+    Class names are the subfolder names, sorted; label `i` is `class_names[i]`. A relative
+    `path` is found the way you mean it in a post: from the working folder, else from the
+    post's folder, else from where `build.py` was started (see `resolve_path`).
 
     Args:
-        path: the folder holding one subfolder per class.
+        path: the folder holding one subfolder per class, e.g. `photos/my_trip` with
+            `photos/my_trip/glacier/*.jpg`, `photos/my_trip/sea/*.jpg`, ...
         image_size: `(height, width)` every image is resized to.
         batch_size: the batch size the splits are made for.
         validation_split: if given (between 0 and 1), hold out this fraction as validation
             and cut the test split from it by the seed posts' rule; else return one Split.
+        test_fraction: if given (between 0 and 1), first hold out this share of all photos as
+            the test split, then `validation_split` (default 0.2) of the rest as validation.
+            For a few hundred photos, 0.2 or more gives a test score worth quoting.
         seed: fixes the shuffles, so the same seed gives the same splits.
+        quick: if True, skip the photos: tiny synthetic images of the same classes (the
+            folder's class names where it exists, else three made-up ones) for a smoke run.
         cache_dir: where decoded arrays are kept; defaults to `$KERAS_HOME/catdog_cache`.
 
     Returns:
-        A `Split` of every image (shuffled with `seed`), or `Splits` with `validation_split`.
+        A `Split` of every image (shuffled with `seed`), or `Splits` with `validation_split`
+        or `test_fraction`.
 
     Example:
-        >>> scenes = from_directory("seg_train", image_size=(150, 150), validation_split=0.2)
-        >>> scenes.class_names
-        ['buildings', 'forest', 'glacier', 'mountain', 'sea', 'street']
+        >>> splits = from_directory("../photos/my_trip", image_size=(150, 150), test_fraction=0.2)
+        >>> splits.class_names
+        ['glacier', 'mountain', 'sea']
     """
     image_size = _check_image_size(image_size)
     _check_batch_size(batch_size)
     _check_validation_split(validation_split)
-    folder = _existing_folder(path, "path")
+    _check_test_fraction(test_fraction)
     cache = _cache_root(cache_dir)
-    class_names = _class_folders(folder)
+    if quick:
+        folder, class_names = _quick_own_photos(path, cache, seed)
+    else:
+        folder = _existing_folder(path, "path")
+        class_names = _class_folders(folder)
+        _warn_odd_classes(folder, class_names)
     tree = _read_tree(folder, image_size, cache, class_names)
     _warn_skipped(tree.skipped)
     _record_source(_SourceInfo(str(folder), "folder"), [tree])
     everything = _shuffled(_to_split(tree, class_names, batch_size), seed)
+    source = f"{Path(path).name} ({'quick synthetic' if quick else 'local'})"
+    if test_fraction is not None:
+        return _split_test_first(everything, test_fraction, validation_split or 0.2, seed,
+                                 source, image_size)
     if validation_split is None:
         return everything
-    return _split_fraction(everything, validation_split, seed, f"{folder.name} (local)",
-                           image_size)
+    return _split_fraction(everything, validation_split, seed, source, image_size)
+
+
+def resolve_path(path: str | os.PathLike) -> Path:
+    """Finds a relative path the way a post's author means it.
+
+    A post runs in its own empty working folder, so `"../photos/my_trip"` would otherwise
+    point nowhere. Tried in order: the working folder (files the post wrote itself), the
+    post's folder (`$CATDOG_POST_DIR`, set by the site builder), and the folder `build.py`
+    was started from (`$CATDOG_LAUNCH_DIR`). The first that exists wins; if none does, the
+    working folder's path is returned and the caller's error says where it looked
+    (`_where_looked`).
+
+    Example:
+        >>> resolve_path("/data/photos")
+        PosixPath('/data/photos')
+    """
+    path = Path(path).expanduser()
+    if path.is_absolute():
+        return path
+    for base in _search_bases():
+        if (base / path).exists():
+            return (base / path).resolve()
+    return path
+
+
+def _search_bases() -> list[Path]:
+    bases = [Path.cwd()]
+    for env in (POST_DIR_ENV, LAUNCH_DIR_ENV):
+        if os.environ.get(env):
+            bases.append(Path(os.environ[env]))
+    return bases
+
+
+def _where_looked(path: str | os.PathLike) -> str:
+    """"looked in /a/x, /b/x": every place `resolve_path` tried, for "not found" messages."""
+    path = Path(path).expanduser()
+    if path.is_absolute():
+        return f"{path} does not exist"
+    tried = ", ".join(str((base / path).resolve()) for base in _search_bases())
+    return (f"a relative path, looked for in {tried} (the post runs in {Path.cwd()}; relative "
+            f"paths are tried from there, from the post's folder and from where build.py was "
+            f"started)")
+
+
+def _warn_odd_classes(folder: Path, class_names: Sequence[str]) -> None:
+    """Warns when the class folders look like a mistake in `path` (one folder too high)."""
+    split_like = sorted(set(class_names) & _SPLIT_NAMES)
+    if split_like:
+        logger.warning("Class folders of %s are named like splits (%s): did you mean one of "
+                       "them as `path`? Each subfolder of `path` must be one class.",
+                       folder, ", ".join(split_like))
+    for name in class_names:
+        inner = sorted(p.name for p in (folder / name).iterdir()
+                       if p.is_dir() and not p.name.startswith("."))
+        if inner:
+            logger.warning("Class folder %s holds folders (%s): all their photos are read as "
+                           "one class, %r. If those folders are the classes, pass `path=%r`.",
+                           folder / name, ", ".join(inner[:5]), name, str(folder / name))
+
+
+def _quick_own_photos(path: str | os.PathLike, cache: Path, seed: int) -> tuple[Path, list[str]]:
+    """Synthetic photos of the folder's classes (or three made-up ones) for a quick run."""
+    folder = resolve_path(path)
+    try:
+        classes = _class_folders(folder) if folder.is_dir() else []
+    except ValueError:
+        classes = []
+    classes = classes or ["class a", "class b", "class c"]
+    digest = hashlib.sha256("\n".join(classes).encode()).hexdigest()[:12]
+    root = cache / "quick" / f"own-{digest}-{seed}"
+    _synthetic_once(root, classes, per_class=24, splits=("",), seed=seed)  # classes at the root
+    return root, classes
 
 
 def unlabeled(
@@ -436,7 +533,7 @@ def unlabeled(
 ) -> tuple[np.ndarray, list[str]]:
     """Loads a folder of images without labels, to predict on (seed 002's test folder).
 
-    Subfolders are searched too; files are in sorted order of their relative path.
+    Subfolders are searched too; files are in natural order ("2.jpg" before "10.jpg").
 
     Args:
         path: the folder of images.
@@ -451,7 +548,7 @@ def unlabeled(
     """
     image_size = _check_image_size(image_size)
     folder = _existing_folder(path, "path")
-    paths = results.data_files(folder)
+    paths = sorted(results.data_files(folder), key=_natural_key)
     if not paths:
         raise FileNotFoundError(
             f"No images found in `path`: expected a folder of image files (subfolders are "
@@ -461,6 +558,11 @@ def unlabeled(
     _warn_skipped(tree.skipped)
     _record_source(_SourceInfo(str(folder), "folder"), [tree])
     return tree.images, tree.files
+
+
+def _natural_key(path: Path) -> list[Any]:
+    """Sorts "2.jpg" before "10.jpg": numbers in names compare as numbers."""
+    return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", str(path))]
 
 
 def synthetic(
@@ -558,11 +660,13 @@ def _check_validation_split(validation_split: float | None) -> None:
 
 def _existing_folder(path: str | os.PathLike, name: str) -> Path:
     """Returns `path` as a Path if it is a folder, else raises FileNotFoundError."""
-    folder = Path(path).expanduser()
+    folder = resolve_path(path)
+    if folder.is_file():
+        raise FileNotFoundError(f"`{name}` must be a folder. Received: {name}={str(path)!r}, "
+                                f"which is a file ({folder}).")
     if not folder.is_dir():
-        raise FileNotFoundError(
-            f"`{name}` must be an existing folder. Received: {name}={str(path)!r}, which "
-            f"{'is a file' if folder.exists() else 'does not exist'}. Check the path.")
+        raise FileNotFoundError(f"`{name}` must be an existing folder. Received: "
+                                f"{name}={str(path)!r}; {_where_looked(path)}. Check the path.")
     return folder
 
 
@@ -604,11 +708,11 @@ def _locate_dataset(source: str | os.PathLike, cache: Path,
         archive, root = _download(source, layout)
         name = f"{archive.name} (downloaded from {source})"
         return root, name, _SourceInfo(source, "url", archive, url=source)
-    path = Path(source).expanduser()
+    path = resolve_path(source)
     if not path.exists():
         raise FileNotFoundError(
-            f"{layout.what.capitalize()} was not found: expected {layout.expected} as a zip or "
-            f"folder. Received: source={str(source)!r}, which does not exist. {layout.hint}")
+            f"{layout.what.capitalize()}: not found. Expected {layout.expected} as a zip or "
+            f"folder. Received: source={str(source)!r}; {_where_looked(source)}. {layout.hint}")
     if path.is_file():
         fingerprint = results.fingerprint(path)
         root = _extract_zip(path, cache, layout, fingerprint)
@@ -1041,6 +1145,18 @@ def _split_fraction(everything: Split, validation_split: float, seed: int, sourc
     train = _take(everything, order[:-n_validation])
     rest, test = _split_test(_take(everything, order[-n_validation:]), seed + 1)
     return Splits(train, rest, test, everything.class_names, source, image_size)
+
+
+def _split_test_first(everything: Split, test_fraction: float, validation_split: float,
+                      seed: int, source: str, image_size: tuple[int, int]) -> Splits:
+    """The first `test_fraction` of a shuffled split is test; then `validation_split` of the rest."""
+    n_test = _validation_count(len(everything), test_fraction)
+    order = np.arange(len(everything))
+    test, rest = _take(everything, order[:n_test]), _take(everything, order[n_test:])
+    n_validation = _validation_count(len(rest), validation_split)
+    order = np.arange(len(rest))
+    return Splits(_take(rest, order[:-n_validation]), _take(rest, order[-n_validation:]), test,
+                  everything.class_names, source, image_size)
 
 
 # ---------------------------------------------------------------------------------------

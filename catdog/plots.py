@@ -2,12 +2,20 @@
 
 Every function returns a `matplotlib.figure.Figure` and never calls `plt.show()` or touches
 pyplot's global state: figures are made with the Agg-safe `Figure` class, so a script, a test
-or a notebook kernel without a display can draw them. In a notebook, the returned figure shows
-once, as the cell's output (it renders itself as PNG); elsewhere, `fig.savefig(path)`.
+or a notebook kernel without a display can draw them; elsewhere, `fig.savefig(path)`.
+
+In a notebook a figure is shown when the function is called, as pyplot figures are under the
+inline backend, whatever the cell ends with (`plots.training_curves(run);` shows it too), and
+never twice: returned as the cell's value, it is already shown. Each figure carries a short
+description (`fig.alt`) that goes with the image as its alt text. Photo grids are JPEG (a
+tenth of a PNG's bytes); charts are PNG. Sizes and fonts are chosen to stay legible on a phone,
+where a page shows a figure about 340 px wide: charts stack their panels, grids have at most
+three columns.
 """
 
 from __future__ import annotations
 
+import base64
 import io
 import math
 from collections.abc import Mapping, Sequence
@@ -20,13 +28,58 @@ WRONG_COLOR = "tab:red"
 RIGHT_COLOR = "black"
 
 
+FONT_SIZE = 13  # points; at the sizes below, about 9 px on a phone
+GRID_COLUMNS = 3
+
+
 class CatdogFigure(Figure):
-    """A matplotlib Figure that shows itself in Jupyter as PNG, without pyplot."""
+    """A matplotlib Figure that shows itself in Jupyter once, as PNG or JPEG, with alt text."""
+
+    alt: str = "A figure"
+    photo: bool = False  # a grid of photos: JPEG
+    shown: bool = False
+
+    def image_bytes(self) -> tuple[str, bytes]:
+        """The figure as the page will show it: (MIME type, bytes)."""
+        buffer = io.BytesIO()
+        if self.photo:
+            self.savefig(buffer, format="jpeg", bbox_inches="tight", facecolor="white",
+                         pil_kwargs={"quality": 85, "optimize": True})
+            return "image/jpeg", buffer.getvalue()
+        self.savefig(buffer, format="png", bbox_inches="tight")
+        return "image/png", buffer.getvalue()
 
     def _repr_png_(self) -> bytes:
-        buffer = io.BytesIO()
-        self.savefig(buffer, format="png", bbox_inches="tight")
-        return buffer.getvalue()
+        return self.image_bytes()[1]
+
+    def _ipython_display_(self) -> None:
+        """Shows the figure once; a figure already shown displays nothing (no duplicate)."""
+        if self.shown:
+            return
+        from IPython.display import display
+
+        mime, data = self.image_bytes()
+        encoded = base64.b64encode(data).decode("ascii")  # notebooks keep images as base64 text
+        display({mime: encoded, "text/plain": self.alt}, metadata={mime: {"alt": self.alt}},
+                raw=True)
+        self.shown = True
+
+
+def _published(fig: CatdogFigure, alt: str, *, photo: bool = False) -> CatdogFigure:
+    """Gives the figure its alt text and shows it now when running in a notebook kernel."""
+    fig.alt, fig.photo = alt, photo
+    if _in_kernel():
+        fig._ipython_display_()
+    return fig
+
+
+def _in_kernel() -> bool:
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return False
+    shell = get_ipython()
+    return shell is not None and getattr(shell, "kernel", None) is not None
 
 
 def sample_grid(
@@ -59,7 +112,9 @@ def sample_grid(
         chosen = rng.permutation(chosen) if rng is not None else chosen
         for col, ax in enumerate(axes[row]):
             _show(ax, images[chosen[col]] if col < len(chosen) else None, name)
-    return fig
+    alt = (f"{per_class} training photos of each class, one row per class: "
+           f"{', '.join(names)}.")
+    return _published(fig, alt, photo=True)
 
 
 def augmented_grid(image: np.ndarray, augmentation: Any, n: int = 9) -> Figure:
@@ -90,7 +145,8 @@ def augmented_grid(image: np.ndarray, augmentation: Any, n: int = 9) -> Figure:
     _show(axes[0], image, "original")
     for i, ax in enumerate(axes[1:], start=1):
         _show(ax, augmented[i - 1], f"augmented {i}")
-    return fig
+    return _published(fig, f"One training photo and {n - 1} random augmentations of it.",
+                      photo=True)
 
 
 def training_curves(history: Any, baseline: float | None = None, *, title: str | None = None) -> Figure:
@@ -109,22 +165,28 @@ def training_curves(history: Any, baseline: float | None = None, *, title: str |
         >>> fig = training_curves(run, baseline=0.5)  # doctest: +SKIP
     """
     history = _history_dict(history)
-    fig = CatdogFigure(figsize=(10, 3.6), layout="constrained")
-    axes = fig.subplots(1, 2)
+    fig = CatdogFigure(figsize=(6, 7), layout="constrained")
+    axes = fig.subplots(2, 1, sharex=True)
     for ax, metric in zip(axes, ("accuracy", "loss")):
         for key, style, label in ((metric, "-", "training"), (f"val_{metric}", "--", "validation")):
             if key in history:
                 epochs = range(1, len(history[key]) + 1)
-                ax.plot(epochs, history[key], style, marker="o", markersize=3, label=label)
-        ax.set(xlabel="epoch", ylabel=metric, title=metric)
+                ax.plot(epochs, history[key], style, marker="o", markersize=4, label=label)
+        ax.set_ylabel(metric, fontsize=FONT_SIZE)
+        ax.tick_params(labelsize=FONT_SIZE)
+    axes[1].set_xlabel("epoch", fontsize=FONT_SIZE)
+    axes[1].xaxis.get_major_locator().set_params(integer=True)
     if baseline is not None:
         axes[0].axhline(baseline, color="gray", linestyle=":", label=f"baseline {baseline:.2f}")
     for ax in axes:
         if ax.get_legend_handles_labels()[0]:
-            ax.legend()
+            ax.legend(fontsize=FONT_SIZE - 1)
     if title:
-        fig.suptitle(title)
-    return fig
+        fig.suptitle(title, fontsize=FONT_SIZE + 1)
+    epochs = len(history["loss"])
+    alt = (f"Training curves{f' of {title}' if title else ''} over {epochs} epochs: accuracy "
+           f"above, loss below, training solid and validation dashed.")
+    return _published(fig, alt)
 
 
 def confusion_matrix(
@@ -147,19 +209,26 @@ def confusion_matrix(
     """
     matrix = confusion_counts(y_true, y_pred, len(class_names))
     shown = matrix / np.maximum(matrix.sum(axis=1, keepdims=True), 1) if normalize else matrix
-    size = 1.2 + 0.7 * len(class_names)
-    fig = CatdogFigure(figsize=(size + 1, size), layout="constrained")
+    size = 1.6 + 0.75 * len(class_names)
+    fig = CatdogFigure(figsize=(size + 0.6, size), layout="constrained")
     ax = fig.subplots()
     ax.imshow(shown, cmap="Blues", vmin=0)
     ticks = range(len(class_names))
-    ax.set(xticks=ticks, yticks=ticks, xlabel="predicted", ylabel="true", title="confusion matrix")
-    ax.set_xticklabels(class_names, rotation=45, ha="right")
-    ax.set_yticklabels(class_names)
+    ax.set(xticks=ticks, yticks=ticks)
+    ax.set_xlabel("predicted", fontsize=FONT_SIZE)
+    ax.set_ylabel("true", fontsize=FONT_SIZE)
+    ax.set_xticklabels(class_names, rotation=45, ha="right", fontsize=FONT_SIZE)
+    ax.set_yticklabels(class_names, fontsize=FONT_SIZE)
     threshold = shown.max() / 2 if shown.max() > 0 else 1
     for (i, j), value in np.ndenumerate(shown):
         text = f"{value:.2f}" if normalize else str(int(value))
-        ax.text(j, i, text, ha="center", va="center", color="white" if value > threshold else "black")
-    return fig
+        ax.text(j, i, text, ha="center", va="center", fontsize=FONT_SIZE,
+                color="white" if value > threshold else "black")
+    right = int(np.trace(matrix))
+    alt = (f"Confusion matrix of {len(class_names)} classes ({', '.join(class_names)}), true "
+           f"classes in rows and predicted in columns: {right} of {int(matrix.sum())} on the "
+           f"diagonal.")
+    return _published(fig, alt)
 
 
 def confusion_counts(y_true: Sequence[int], y_pred: Sequence[int], num_classes: int) -> np.ndarray:
@@ -218,7 +287,11 @@ def prediction_grid(
         if wrong:
             title = f"{title} ({class_names[int(true[i])]})"
         _show(ax, images[i], title, color=WRONG_COLOR if wrong else RIGHT_COLOR)
-    return fig
+    wrong_count = 0 if true is None else int(np.sum(np.asarray(true[:count]) != predicted[:count]))
+    alt = (f"{count} photos titled with the predicted class"
+           + (f"; {wrong_count} wrong, in red, with the true class in brackets." if true is not None
+              else "."))
+    return _published(fig, alt, photo=True)
 
 
 def most_confused(
@@ -256,12 +329,15 @@ def most_confused(
     if not chosen:
         fig, axes = _grid(1, size=2.4)
         _show(axes[0], None, "no mistakes")
-        return fig
+        return _published(fig, "No photo was classified wrong.")
     fig, axes = _grid(len(chosen), size=2.2)
     for ax, i in zip(axes, chosen):
         _show(ax, images[i], f"{class_names[y_true[i]]} → {class_names[y_pred[i]]}",
               color=WRONG_COLOR)
-    return fig
+    worst = f"{class_names[pairs[0][0]]} taken for {class_names[pairs[0][1]]}"
+    return _published(fig, f"{len(chosen)} misclassified photos of the most confused pairs, "
+                           f"titled true → predicted; the most common mistake: {worst}.",
+                      photo=True)
 
 
 def compare_models(
@@ -288,14 +364,17 @@ def compare_models(
                          f"{metric!r}. Received: rows={list(rows)!r}")
     names = [str(row[label]) for row in rows]
     values = [float(row[metric]) for row in rows]
-    fig = CatdogFigure(figsize=(7, 0.9 + 0.5 * len(rows)), layout="constrained")
+    fig = CatdogFigure(figsize=(6, 1.2 + 0.6 * len(rows)), layout="constrained")
     ax = fig.subplots()
     bars = ax.barh(names, values, color="tab:blue")
-    ax.bar_label(bars, fmt="%.3f", padding=3)
+    ax.bar_label(bars, fmt="%.3f", padding=3, fontsize=FONT_SIZE)
     ax.invert_yaxis()
-    ax.set(xlabel=metric, title=metric.replace("_", " "))
+    ax.set_xlabel(metric.replace("_", " "), fontsize=FONT_SIZE)
+    ax.tick_params(labelsize=FONT_SIZE)
     ax.set_xlim(0, max(1.0, max(values)) * 1.12)
-    return fig
+    alt = f"Bar chart of {metric.replace('_', ' ')} by {label}: " + ", ".join(
+        f"{name} {value:.3f}" for name, value in zip(names, values)) + "."
+    return _published(fig, alt)
 
 
 # --- helpers -------------------------------------------------------------------------------
@@ -303,7 +382,7 @@ def compare_models(
 
 def _grid(count: int, size: float) -> tuple[Figure, list[Any]]:
     """A near-square grid with exactly `count` axes (the unused cells removed)."""
-    cols = math.ceil(math.sqrt(count))
+    cols = min(GRID_COLUMNS, math.ceil(math.sqrt(count)))
     rows = math.ceil(count / cols)
     fig = CatdogFigure(figsize=(size * cols, (size + 0.3) * rows), layout="constrained")
     axes = list(fig.subplots(rows, cols, squeeze=False).ravel())
@@ -315,7 +394,7 @@ def _grid(count: int, size: float) -> tuple[Figure, list[Any]]:
 def _show(ax: Any, image: np.ndarray | None, title: str, color: str = RIGHT_COLOR) -> None:
     if image is not None:
         ax.imshow(np.clip(np.asarray(image, dtype="float32"), 0, 255).astype("uint8"))
-    ax.set_title(title, color=color, fontsize=10)
+    ax.set_title(title, color=color, fontsize=FONT_SIZE)
     ax.axis("off")
 
 

@@ -53,6 +53,35 @@ def record(**values: Any) -> dict[str, Any]:
     return dict(_record["values"])
 
 
+def finding(name: str, question: str, comparison: Mapping[str, Any]) -> dict[str, Any]:
+    """Records one question the post asks and the answer its run gave, for the Findings box.
+
+    The answer is `catdog.stats.verdict_text(comparison)`, so it says what the recorded
+    comparison shows and nothing else; the page lists every finding near its top, and a post's
+    front matter can declare what it expects of one (`claims:`, checked by `--check`).
+
+    Args:
+        name: a short identifier, e.g. "fine_tuning_helps" (what `claims:` refers to).
+        question: the question, as the reader would ask it.
+        comparison: any comparison made by `catdog.stats` or `catdog.train` (paired, pooled
+            over seeds, timing, against a published figure, early stopping).
+
+    Example:
+        >>> from catdog import stats
+        >>> c = stats.paired_comparison([1] * 60, [1] * 40 + [0] * 20, names=("B", "A"))
+        >>> finding("b_beats_a", "Does B beat A?", c)["verdict"]
+        'better'
+    """
+    from catdog import stats
+
+    entry = {"name": name, "question": question, "verdict": stats.verdict_of(comparison),
+             "answer": stats.verdict_text(comparison), "test": stats.method_text(comparison),
+             "comparison": to_json_value(comparison, name)}
+    findings = [f for f in _record["values"].get("findings", []) if f["name"] != name]
+    record(findings=[*findings, entry])
+    return entry
+
+
 def record_data_source(
     path: str, *, files: int, bytes: int, fingerprint: str, kind: str = "file",
     name: str | None = None, url: str | None = None, env: str | None = None,

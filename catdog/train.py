@@ -61,6 +61,9 @@ class TrainingRun:
         device: where it ran, e.g. "CPU (2 cores, TensorFlow)".
         best_epoch: the 1-based epoch with the lowest monitored loss (`val_loss` when there
             is validation data, else `loss`); early stopping restores its weights.
+        max_epochs: the epochs asked for.
+        patience: early stopping's patience, None when it was off.
+        dtype_policy: the model's Keras dtype policy, e.g. "mixed_bfloat16".
     """
 
     history: dict[str, list[float]]
@@ -69,6 +72,26 @@ class TrainingRun:
     seconds_per_epoch: list[float]
     device: str
     best_epoch: int
+    max_epochs: int = 0
+    patience: int | None = None
+    dtype_policy: str = "float32"
+
+    @property
+    def steady_seconds(self) -> list[float]:
+        """Seconds of every epoch but the first (which also compiles), for timing comparisons."""
+        return self.seconds_per_epoch[1:] or list(self.seconds_per_epoch)
+
+    def early_stopping(self) -> dict[str, Any]:
+        """What early stopping did in this run, as a verdict a page can state (`| verdict`).
+
+        Example:
+            >>> run.early_stopping()["verdict"]  # doctest: +SKIP
+            'fired'
+        """
+        fired = self.patience is not None and self.epochs_run < self.max_epochs
+        return {"method": "early_stopping", "verdict": "fired" if fired else "not_fired",
+                "epochs_run": self.epochs_run, "max_epochs": self.max_epochs,
+                "best_epoch": self.best_epoch, "patience": self.patience}
 
     def summary(self) -> dict[str, Any]:
         """The run's headline numbers, ready for `catdog.results.record(**run.summary())`.
@@ -78,7 +101,7 @@ class TrainingRun:
             20
         """
         values = {"epochs": self.epochs_run, "train_seconds": round(self.train_seconds, 1),
-                  "device": self.device}
+                  "device": self.device, "dtype_policy": self.dtype_policy}
         if "val_accuracy" in self.history:
             values["val_accuracy"] = self.history["val_accuracy"][self.best_epoch - 1]
         return values
@@ -166,7 +189,43 @@ def fit(
     history = model.fit(x, y, batch_size=batch_size, epochs=epochs, validation_data=validation_data,
                         shuffle=True, callbacks=all_callbacks, verbose=verbose)
     seconds = time.perf_counter() - start
-    return _training_run(history.history, seconds, timer.seconds)
+    run = _training_run(history.history, seconds, timer.seconds)
+    run.max_epochs, run.patience = epochs, early_stopping_patience
+    run.dtype_policy = _policy_name(model)
+    _TALLY.add(run.epochs_run, seconds)
+    return run
+
+
+class _TrainingTally:
+    """Every epoch this process trained (fits and tuner trials): the post's whole training."""
+
+    def __init__(self) -> None:
+        self.runs, self.epochs, self.seconds = 0, 0, 0.0
+
+    def add(self, epochs: int, seconds: float, runs: int = 1) -> None:
+        self.runs, self.epochs, self.seconds = self.runs + runs, self.epochs + epochs, self.seconds + seconds
+
+
+_TALLY = _TrainingTally()
+
+
+def training_total() -> dict[str, Any]:
+    """All training this kernel did so far: `fit` calls and tuner trials, epochs and seconds.
+
+    A post records it beside its final model's own epochs and time, so a reader sees both
+    what the final model took and what the whole post took (`results.record(training=...)`).
+
+    Example:
+        >>> training_total()  # doctest: +SKIP
+        {'runs': 14, 'epochs': 251, 'seconds': 1409.2}
+    """
+    return {"runs": _TALLY.runs, "epochs": _TALLY.epochs, "seconds": round(_TALLY.seconds, 1)}
+
+
+def _policy_name(model: keras.Model) -> str:
+    """The dtype policy of the model's layers ("mixed_bfloat16", "float32"), as recorded."""
+    names = {getattr(layer.dtype_policy, "name", "float32") for layer in model.layers[1:-1]}
+    return names.pop() if len(names) == 1 else "mixed: " + ", ".join(sorted(names))
 
 
 def evaluate(model: keras.Model, split: Any, *, batch_size: int | None = None) -> dict[str, Any]:
@@ -493,9 +552,9 @@ class TuningResult:
         keys = sorted({k for row in self.rows for k in row["hyperparameters"]})
         head = "".join(f"<th>{html.escape(k)}</th>" for k in ["trial", *keys, "val_accuracy"])
         body = "".join(
-            "<tr>" + "".join(f"<td>{html.escape(str(v))}</td>" for v in
-                             [row["trial"], *[row["hyperparameters"].get(k) for k in keys],
-                              row["val_accuracy"]]) + "</tr>" for row in self.rows)
+            "<tr>" + "".join(f"<td>{html.escape(_value_text(v))}</td>" for v in
+                             [row["trial"], *[row["hyperparameters"].get(k) for k in keys]])
+            + f"<td>{stats.percent_text(row['val_accuracy'])}</td></tr>" for row in self.rows)
         return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
@@ -555,8 +614,10 @@ def tune(
     tuner = keras_tuner.RandomSearch(hypermodel, objective="val_accuracy", max_trials=max_trials,
                                      seed=seed, directory=os.fspath(directory),
                                      project_name=project_name, overwrite=True)
+    start = time.perf_counter()
     tuner.search(x, y, validation_data=validation_data, epochs=epochs,
                  batch_size=_batch_size(batch_size, train), shuffle=True, verbose=0)
+    _TALLY.add(epochs * max_trials, time.perf_counter() - start, runs=max_trials)
     rows = _trial_rows(tuner, space)
     if not rows:
         raise RuntimeError(f"Every tuner trial failed; see the logs under {directory}.")
@@ -567,11 +628,12 @@ def tune(
 
 
 def compare_seeds(a: SeedRuns, b: SeedRuns, split: Any) -> dict[str, Any]:
-    """Compares two networks trained with the same seeds, seed by seed, on the same photos.
+    """Compares two networks trained with the same seeds, as one test over all seeds.
 
-    Each pair of models (seed i of `a` against seed i of `b`) gets its paired test; a network
-    is called better only when it wins the paired test for every seed, so neither the photos
-    drawn nor the seed drawn can make the claim.
+    Each pair of models (seed i of `a` against seed i of `b`) is compared on the same photos;
+    the seeds' disagreements are then pooled into one exact McNemar test
+    (`catdog.stats.pooled_comparison`), so three seeds that each lean the same way count
+    together, and one lucky seed decides nothing.
 
     Args:
         a: the first network's `fit_seeds` result.
@@ -579,27 +641,38 @@ def compare_seeds(a: SeedRuns, b: SeedRuns, split: Any) -> dict[str, Any]:
         split: the photos both are scored on.
 
     Returns:
-        `a`, `b` (names), `seeds`, `pairs` (each seed's `compare` result), `difference` (the
-        spread of the paired differences, a minus b), `max_p_value`, `a_wins` and `b_wins`
-        (seeds whose paired test that network won), `better` (a name, or None) and
-        `significant`.
+        `catdog.stats.pooled_comparison`'s dict: `verdict`, `difference` and its `interval`,
+        summed `a_only`/`b_only`, `p_value`, and `pairs` (each seed's comparison).
 
     Example:
         >>> result = compare_seeds(strides, pooling, data.test)  # doctest: +SKIP
-        >>> result["better"], result["a_wins"], result["seeds"]  # doctest: +SKIP
-        (None, 1, 3)
+        >>> result["verdict"], result["seeds"]  # doctest: +SKIP
+        ('worse', 3)
     """
     if len(a.models) != len(b.models):
         raise ValueError(f"`a` and `b` must be trained with as many seeds. "
                          f"Received: {len(a.models)} and {len(b.models)} seeds.")
     pairs = [compare(ma, mb, split, names=(a.name, b.name)) for ma, mb in zip(a.models, b.models)]
-    wins = {name: sum(p["better"] == name for p in pairs) for name in (a.name, b.name)}
-    better = next((name for name, count in wins.items() if count == len(pairs)), None)
-    return {"a": a.name, "b": b.name, "seeds": len(pairs), "pairs": pairs,
-            "difference": stats.seed_spread([p["difference"] for p in pairs]),
-            "max_p_value": max(p["p_value"] for p in pairs),
-            "a_wins": wins[a.name], "b_wins": wins[b.name], "better": better,
-            "significant": better is not None}
+    return stats.pooled_comparison(pairs)
+
+
+def compare_speed(a: Any, b: Any, *, names: tuple[str, str] | None = None) -> dict[str, Any]:
+    """Compares the steady epoch times of two trainings in this run (`TrainingRun`s or `SeedRuns`).
+
+    Every epoch but each run's first counts as one measurement; see
+    `catdog.stats.timing_comparison` for when one is called faster.
+
+    Example:
+        >>> compare_speed(strided, pooled)["verdict"]  # doctest: +SKIP
+        'faster'
+    """
+    names = names or (getattr(a, "name", "a"), getattr(b, "name", "b"))
+    return stats.timing_comparison(_steady_times(a), _steady_times(b), names=names)
+
+
+def _steady_times(trained: Any) -> list[float]:
+    runs = trained.runs if isinstance(trained, SeedRuns) else [trained]
+    return [seconds for run in runs for seconds in run.steady_seconds]
 
 
 # --- helpers -------------------------------------------------------------------------------
@@ -618,7 +691,7 @@ def summarize(name: str, model: keras.Model, run: TrainingRun, validation: Any,
         >>> summarize("model1", model, run, data.validation, data.test)  # doctest: +SKIP
         {'name': 'model1', 'val_accuracy': 0.64, 'val_interval': [0.6, 0.68], ...}
     """
-    steady = run.seconds_per_epoch[1:] or run.seconds_per_epoch  # epoch 1 also compiles
+    steady = run.steady_seconds
     sizes = count_params(model)
     return {
         "name": name,
@@ -631,6 +704,7 @@ def summarize(name: str, model: keras.Model, run: TrainingRun, validation: Any,
         "train_seconds": round(run.train_seconds, 1),
         "seconds_per_epoch": round(float(np.median(steady)), 2),
         "device": run.device,
+        "dtype_policy": run.dtype_policy,
     }
 
 
@@ -646,6 +720,15 @@ def per_class_accuracy(model: keras.Model, split: Any) -> dict[str, float]:
     names = list(getattr(split, "class_names", None) or [str(i) for i in range(int(y.max()) + 1)])
     return {name: float(right[y == label].mean()) for label, name in enumerate(names)
             if (y == label).any()}
+
+
+def _value_text(value: Any) -> str:
+    """A hyperparameter as a reader wants it: 0.0003 -> "0.0003", (32, 64) -> "32-64"."""
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    if isinstance(value, (tuple, list)):
+        return "-".join(map(str, value))
+    return str(value)
 
 
 def _prefixed(prefix: str, score: Mapping[str, Any]) -> dict[str, Any]:

@@ -334,14 +334,15 @@ def write_site(config: SiteConfig, states: list[PostState], options: BuildOption
 
 
 def check(config: SiteConfig, states: list[PostState], options: BuildOptions) -> list[str]:
-    """Every unmet expectation, broken internal link and missing image, one line each."""
+    """Every unmet expectation or claim, broken internal link and missing image, one line each."""
     from sitegen import checks
 
     problems = []
     for state in states:
         values = state.entry.results.get("values", {}) if state.entry else {}
         problems += [f"{state.post.path}: {problem}"
-                     for problem in checks.check_expectations(state.post.expect, values)]
+                     for problem in checks.check_expectations(state.post.expect, values)
+                     + checks.check_claims(state.post.claims, values)]
     return problems + checks.check_site(options.site_dir, config.baseurl)
 
 

@@ -57,6 +57,30 @@ def check_expectations(expect: Mapping[str, Any], values: dict[str, Any]) -> lis
     return problems
 
 
+# The verdicts catdog.stats gives (paired, pooled, timing, reference, early stopping).
+VERDICTS = frozenset({"better", "worse", "no_difference", "too_few", "faster", "slower",
+                      "above", "below", "inside", "fired", "not_fired"})
+
+
+def check_claims(claims: Mapping[str, tuple[str, ...]], values: dict[str, Any]) -> list[str]:
+    """One message per claim of a post's front matter that its recorded findings do not support.
+
+    A claim names a finding (`catdog.results.finding(name, ...)`) and the verdicts the author
+    asserts; the message names the claim, the verdict the run recorded and its sentence.
+    """
+    findings = {f["name"]: f for f in values.get("findings", []) if isinstance(f, Mapping)}
+    problems = []
+    for name, wanted in sorted(claims.items()):
+        finding = findings.get(name)
+        if finding is None:
+            problems.append(f"claim {name!r}: the run recorded no finding of that name "
+                            f"(recorded: {', '.join(sorted(findings)) or 'none'})")
+        elif finding.get("verdict") not in wanted:
+            problems.append(f"claim {name}: {' or '.join(wanted)} is not what the run shows; its "
+                            f"verdict is {finding.get('verdict')}: {finding.get('answer', '')}")
+    return problems
+
+
 def is_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 

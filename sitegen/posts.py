@@ -23,7 +23,7 @@ import nbformat
 import yaml
 from nbformat.v4 import nbbase
 
-from sitegen.checks import parse_expectation
+from sitegen.checks import VERDICTS, parse_expectation
 from sitegen.config import SiteConfig, permalink_values
 from sitegen.exceptions import PostError
 
@@ -31,7 +31,7 @@ log = logging.getLogger(__name__)
 
 FRONT_MATTER = re.compile(r"\A---[ \t]*\r?\n(.*?\r?\n)?---[ \t]*(\r?\n|\Z)", re.DOTALL)
 DATED_NAME = re.compile(r"^(\d{4})-(\d{2})-(\d{2})-(.+)$")
-KNOWN_KEYS = {"title", "date", "tags", "description", "layout", "draft", "expect", "smoke",
+KNOWN_KEYS = {"title", "date", "tags", "description", "layout", "draft", "expect", "claims", "smoke",
               "parameters", "slug", "permalink", "jupyter"}
 
 
@@ -57,6 +57,7 @@ class Post:
     layout: str
     draft: bool
     expect: dict
+    claims: dict
     smoke: dict
     parameters: dict
     front_matter: dict
@@ -84,7 +85,8 @@ def read_post(path: str | Path, site: SiteConfig) -> Post:
         path=path, slug=slug, title=read_title(meta, path, lines), date=date,
         tags=read_tags(meta, path, lines), description=str(meta.get("description") or ""),
         layout=read_layout(meta, site, path, lines), draft=bool(meta.get("draft", False)),
-        expect=read_expect(meta, path, lines), smoke=read_mapping(meta, "smoke", path, lines),
+        expect=read_expect(meta, path, lines), claims=read_claims(meta, path, lines),
+        smoke=read_mapping(meta, "smoke", path, lines),
         parameters=read_mapping(meta, "parameters", path, lines), front_matter=meta,
         notebook=read_notebook(meta, body, path), url=url, output_path=output_path_for(url),
     )
@@ -246,6 +248,24 @@ def read_expect(meta: dict, path: Path, lines: dict[str, int]) -> dict:
         except ValueError as error:
             raise PostError(path, f"expect.{name}: {error}", line=lines.get("expect", 1)) from None
     return expect
+
+
+def read_claims(meta: dict, path: Path, lines: dict[str, int]) -> dict[str, tuple[str, ...]]:
+    """`claims:` maps a finding's name to the verdict (or list of verdicts) the post asserts.
+
+    For example `claims: {fine_tuning_helps: better}`: `--check` fails if the run's recorded
+    finding `fine_tuning_helps` has another verdict. Verdicts are checked here, as the post is read.
+    """
+    claims = {}
+    for name, wanted in read_mapping(meta, "claims", path, lines).items():
+        verdicts = tuple(wanted) if isinstance(wanted, list) else (wanted,)
+        unknown = [v for v in verdicts if v not in VERDICTS]
+        if unknown or not verdicts:
+            raise PostError(path, f"claims.{name}: a claim is a verdict or a list of verdicts, "
+                                  f"one of {', '.join(sorted(VERDICTS))}. Received: {wanted!r}",
+                            line=lines.get("claims", 1))
+        claims[str(name)] = verdicts
+    return claims
 
 
 def read_notebook(meta: dict, body: str, path: Path) -> nbformat.NotebookNode:

@@ -69,22 +69,10 @@ class Executed(Protocol):
 
 # ---------------------------------------------------------------- Jinja environments and filters
 
-def percent(value: Any, digits: int = 1) -> str:
-    """0.9713 -> "97.1%"."""
-    return f"{float(value) * 100:.{digits}f}%"
-
-
-def seconds(value: Any) -> str:
-    """312.4 -> "5 min 12 s"; 4.25 -> "4.2 s"; 3725 -> "1 h 2 min"."""
-    total = float(value)
-    if total < 10:
-        return f"{total:.1f} s"
-    whole = round(total)
-    hours, rest = divmod(whole, 3600)
-    minutes, secs = divmod(rest, 60)
-    if hours:
-        return f"{hours} h {minutes} min"
-    return f"{minutes} min {secs} s" if minutes else f"{secs} s"
+# One number format site-wide, kept in catdog.stats: "97.1 %" (a narrow no-break space before
+# "%", so it never wraps alone), "5 min 12 s".
+percent = stats.percent_text
+seconds = stats.seconds_text
 
 
 def add_filters(env: jinja2.Environment) -> jinja2.Environment:
@@ -266,10 +254,48 @@ def summarize(results: Mapping[str, Any], run: Mapping[str, Any] | None) -> dict
     values, env, run = results.get("values", {}), results.get("environment", {}), run or {}
     score = values.get("test_accuracy")
     loss = values.get("test_loss")
-    return {"score": stats.accuracy_text(values, "test_") if is_number(score) else None,
+    return {"score": stats.accuracy_text(values, "test_", detail=True) if is_number(score) else None,
             "loss": f"{loss:.4f}" if is_number(loss) else None,
+            "findings": findings(values),
             "facts": [(label, text) for label, text in
                       run_facts(values, env, run, results.get("data", [])) if text]}
+
+
+def findings(values: Mapping) -> list[dict[str, str]]:
+    """The post's recorded questions and answers (`catdog.results.finding`), for the box."""
+    recorded = values.get("findings")
+    if not isinstance(recorded, list):
+        return []
+    return [{"question": str(f.get("question", "")), "answer": str(f.get("answer", "")),
+             "test": str(f.get("test", ""))} for f in recorded if isinstance(f, Mapping)]
+
+
+def image_counts(values: Mapping) -> str:
+    """"8,000 (7,000 train, 500 validation, 500 test)": the total and what each split holds."""
+    if not is_number(values.get("image_count")):
+        return ""
+    parts = [f"{values[f'{name}_images']:,} {label}" for name, label in
+             (("train", "train"), ("validation", "validation"), ("test", "test"))
+             if is_number(values.get(f"{name}_images"))]
+    total = f"{values['image_count']:,}"
+    return f"{total} ({', '.join(parts)})" if parts else total
+
+
+def final_training(values: Mapping) -> str:
+    """The final model's own epochs and time, as the post recorded them."""
+    epochs, spent = values.get("epochs"), values.get("train_seconds")
+    parts = [f"{epochs} epochs" if is_number(epochs) else "",
+             seconds(spent) if is_number(spent) else ""]
+    return ", ".join(part for part in parts if part)
+
+
+def all_training(values: Mapping) -> str:
+    """Every training of the post (`catdog.train.training_total`): runs, epochs, time."""
+    total = values.get("training")
+    if not isinstance(total, Mapping) or not is_number(total.get("epochs")):
+        return ""
+    return (f"{total['epochs']:,} epochs in {total.get('runs', 0)} trainings, "
+            f"{seconds(total.get('seconds', 0))}")
 
 
 def data_fallback(data: list) -> str:
@@ -288,15 +314,14 @@ def run_facts(values: Mapping, env: Mapping, run: Mapping,
               data: list | None = None) -> list[tuple[str, str]]:
     backend = env.get("keras_backend")
     return [
-        ("Validation accuracy", stats.accuracy_text(values, "val_")
+        ("Validation accuracy", stats.accuracy_text(values, "val_", detail=True)
          if is_number(values.get("val_accuracy")) else ""),
         ("Device", str(values.get("device") or "")),
         ("Data", str(values.get("data_source") or data_fallback(data or []))),
         ("Data fingerprint", data_identity(data or [])),
-        ("Images", f"{values['image_count']:,}" if is_number(values.get("image_count")) else ""),
-        ("Epochs", str(values.get("epochs") or "")),
-        ("Training time", seconds(values["train_seconds"])
-         if is_number(values.get("train_seconds")) else ""),
+        ("Images", image_counts(values)),
+        ("Final model's training", final_training(values)),
+        ("All training in this post", all_training(values)),
         ("Whole post ran", seconds(run["duration_s"]) if is_number(run.get("duration_s")) else ""),
         ("Ran at", readable_time(run.get("ran_at"))),
         ("Run", "quick (smoke)" if is_quick({"values": values}, run) else "real"),

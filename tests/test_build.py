@@ -92,11 +92,11 @@ def test_build_writes_pages_images_feed_and_sitemap(site):
 
     page = site / "_site/2026/01/02/scoring.html"
     parsed = parse_page(page)
-    assert "75.0%" in "".join(parsed.text)
+    assert "75.0 %" in "".join(parsed.text)
     assert "Scoring <post>" in "".join(parsed.text)  # escaped in HTML, shown as typed
     assert "<post>" not in page.read_text()
     assert parsed.images and all((page.parent / src).is_file() for src in parsed.images)
-    assert "75.0%" in (site / "_site/index.html").read_text()
+    assert "75.0 %" in (site / "_site/index.html").read_text()
     assert (site / "_site/tags/demo.html").is_file()
     assert (site / "_site/404.html").is_file()
     ET.parse(site / "_site/feed.xml")
@@ -161,7 +161,7 @@ def test_smoke_runs_are_cached_apart_and_bannered(site):
     assert run_build(site, "--smoke") == 0
     assert (site / "_freeze/2026-01-02-scoring/smoke/manifest.json").is_file()
     page = (site / "_site/2026/01/02/scoring.html").read_text()
-    assert "Quick run" in page and "10.0%" in page
+    assert "Quick run" in page and "10.0 %" in page
 
 
 def test_check_lists_unmet_expectations(site, capsys):
@@ -322,7 +322,7 @@ def test_serve_serves_the_site_and_rebuilds_on_change(site):
         return False
 
     try:
-        assert wait_for(lambda: "75.0%" in fetch("/2026/01/02/scoring.html"))
+        assert wait_for(lambda: "75.0 %" in fetch("/2026/01/02/scoring.html"))
         post = site / "posts/2026-01-02-scoring.md"
         post.write_text(post.read_text().replace("The score is", "Served score:"))
         assert wait_for(lambda: "Served score:" in fetch("/2026/01/02/scoring.html"))

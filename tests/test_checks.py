@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from sitegen.checks import check_expectations, check_site, parse_expectation
+from catdog import results, stats
+from sitegen.checks import check_claims, check_expectations, check_site, parse_expectation
 
 
 @pytest.mark.parametrize("condition,parsed", [
@@ -33,6 +34,37 @@ def test_unmet_and_missing_values_are_listed():
     assert problems == ["expected epochs == 3, but the run recorded 'three'",
                         "expected test_accuracy >= 0.9, got 0.85",
                         "expected val_accuracy > 0.5, but the run recorded no val_accuracy"]
+
+
+def recorded_findings(**comparisons) -> dict:
+    """The values a post records with `results.finding(name, ...)`, one per comparison."""
+    results.reset()
+    for name, comparison in comparisons.items():
+        results.finding(name, f"{name}?", comparison)
+    values = results.current()["values"]
+    results.reset()
+    return values
+
+
+def test_a_claim_the_recorded_verdict_supports_passes():
+    gain = stats.paired_comparison([1] * 60, [1] * 40 + [0] * 20, names=("fine-tuned", "frozen"))
+    values = recorded_findings(fine_tuning_helps=gain)
+    assert check_claims({"fine_tuning_helps": ("better",)}, values) == []
+    assert check_claims({"fine_tuning_helps": ("better", "too_few")}, values) == []
+
+
+def test_a_claim_the_data_does_not_support_names_claim_and_verdict():
+    two_photos = stats.paired_comparison([1] * 10, [1] * 8 + [0] * 2, names=("fine-tuned", "frozen"))
+    problems = check_claims({"fine_tuning_helps": ("better",)},
+                            recorded_findings(fine_tuning_helps=two_photos))
+    assert problems == ["claim fine_tuning_helps: better is not what the run shows; its verdict "
+                        "is too_few: " + stats.verdict_text(two_photos)]
+
+
+def test_a_claim_about_a_finding_never_recorded_lists_the_recorded_ones():
+    tie = stats.paired_comparison([1, 0], [0, 1])
+    assert check_claims({"typo": ("better",)}, recorded_findings(real=tie)) == [
+        "claim 'typo': the run recorded no finding of that name (recorded: real)"]
 
 
 def make_site(root: Path, pages: dict[str, str]) -> Path:

@@ -439,10 +439,65 @@ def test_from_directory_needs_two_class_folders(tmp_path):
         data.from_directory(tmp_path / "only")
 
 
+def test_own_photos_with_a_test_fraction_hold_that_share_out_first(scenes):
+    splits = data.from_directory(scenes, image_size=TINY, batch_size=1, test_fraction=0.2)
+    assert [len(splits.train), len(splits.validation), len(splits.test)] == [6, 2, 2]
+    everything = splits.train.files + splits.validation.files + splits.test.files
+    assert sorted(everything) == sorted(data.from_directory(scenes, image_size=TINY).files)
+
+
+def test_a_quick_run_of_own_photos_needs_no_photos_and_keeps_the_class_names(scenes, tmp_path):
+    quick = data.from_directory(scenes, quick=True, test_fraction=0.25, image_size=TINY)
+    assert quick.class_names == ["forest", "glacier", "sea"]
+    assert "quick synthetic" in quick.source
+    elsewhere = data.from_directory(tmp_path / "not here", quick=True, test_fraction=0.2)
+    assert len(elsewhere.class_names) == 3  # made-up classes: the smoke run still runs
+
+
+def test_a_relative_path_is_found_from_the_posts_folder(scenes, tmp_path, monkeypatch):
+    # The kernel runs in an empty working folder; the author wrote the path from the post's.
+    posts = tmp_path / "blog" / "posts"
+    posts.mkdir(parents=True)
+    monkeypatch.chdir(tmp_path / "blog")
+    (tmp_path / "blog" / "run").mkdir()
+    monkeypatch.chdir(tmp_path / "blog" / "run")
+    monkeypatch.setenv("CATDOG_POST_DIR", str(posts))
+    relative = Path("..", "..", scenes.relative_to(tmp_path))
+    assert data.from_directory(relative, image_size=TINY).class_names == ["forest", "glacier", "sea"]
+
+
+def test_a_missing_relative_path_says_where_it_looked(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("CATDOG_POST_DIR", str(tmp_path / "posts"))
+    with pytest.raises(FileNotFoundError) as error:
+        data.from_directory("../photos/my_trip")
+    message = str(error.value)
+    assert str(tmp_path.parent / "photos" / "my_trip") in message  # from the working folder
+    assert str(tmp_path / "photos" / "my_trip") in message  # from the post's folder
+    assert f"the post runs in {tmp_path}" in message
+
+
+def test_class_folders_that_look_wrong_get_a_warning(tmp_path, caplog):
+    root = data.synthetic(tmp_path / "trip", classes=("glacier", "sea"), per_class=2,
+                          image_size=TINY)  # train/ and validation/: one folder too high
+    with caplog.at_level(logging.WARNING, logger="catdog.data"):
+        splits = data.from_directory(root, image_size=TINY)
+    assert splits.class_names == ["train", "validation"]
+    assert "named like splits (train, validation)" in caplog.text
+    assert "holds folders (glacier, sea)" in caplog.text
+
+
+def test_unlabeled_lists_numbered_files_in_number_order(tmp_path):
+    for number in (10, 2, 1):
+        data.synthetic(tmp_path / "x", per_class=1, image_size=TINY, splits=("t",))
+        (tmp_path / "x" / "t" / "cats" / "cats.0000.jpg").rename(tmp_path / f"{number}.jpg")
+    assert data.unlabeled(tmp_path, image_size=TINY)[1][:3] == ["1.jpg", "2.jpg", "10.jpg"]
+
+
 def test_unlabeled_reads_a_folder_of_images_in_sorted_order(dataset):
     images, files = data.unlabeled(dataset / "validation", image_size=(8, 12))
     assert images.shape == (20, 8, 12, 3)
-    assert files == sorted(files) and files[0] == "cats/cats.0000.jpg"
+    assert files[0] == "cats/cats.0000.jpg" and files[-1] == "dogs/dogs.0009.jpg"
 
 
 def test_unlabeled_needs_images(tmp_path):

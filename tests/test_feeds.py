@@ -67,7 +67,7 @@ def test_index_lists_posts_newest_first_with_scores(built):
     html = (out / "index.html").read_text()
     assert_well_formed(html)
     assert html.index("Quick one") < html.index("Cat &amp; &lt;dog&gt;") < html.index("Pending")
-    assert "test accuracy 97.1%" in html and "test accuracy 50.0% (quick run)" in html
+    assert "test accuracy 97.1 %" in html and "test accuracy 50.0 % (quick run)" in html
     assert "Never ran" not in html
 
 

@@ -126,11 +126,27 @@ def test_unfreeze_top_makes_only_the_top_layers_trainable_and_recompiles():
     model = models.make_transfer_model(SIZE, weights=None, augmentation=None)
     models.unfreeze_top(model, n_layers=10, learning_rate=1e-5)
     base = models.base_of(model)
+    is_norm = [isinstance(layer, keras.layers.BatchNormalization) for layer in base.layers]
     flags = [layer.trainable for layer in base.layers]
-    assert flags == [False] * (len(flags) - 10) + [True] * 10
+    top = len(flags) - 10
+    assert flags == [index >= top and not norm for index, norm in enumerate(is_norm)]
     assert float(keras.ops.convert_to_numpy(model.optimizer.learning_rate)) == pytest.approx(1e-5)
     models.unfreeze_top(model)  # the tutorial's default: from layer 100
     assert [layer.trainable for layer in base.layers].index(True) == 100
+
+
+@pytest.mark.slow
+def test_fine_tuning_leaves_batchnorm_statistics_alone():
+    # Unfrozen BatchNorm layers would normalise by each batch's statistics and move the
+    # ImageNet ones: post 3's training accuracy fell from 0.87 to 0.56 that way.
+    model = models.make_transfer_model(SIZE, weights=None, augmentation=None)
+    models.unfreeze_top(model, n_layers=30, learning_rate=1e-3)
+    norms = [layer for layer in models.base_of(model).layers[-30:]
+             if isinstance(layer, keras.layers.BatchNormalization)]
+    before = [keras.ops.convert_to_numpy(layer.moving_mean).copy() for layer in norms]
+    model.fit(tiny_images(8), np.array([0, 1] * 4), epochs=1, verbose=0)
+    after = [keras.ops.convert_to_numpy(layer.moving_mean) for layer in norms]
+    assert norms and all(np.array_equal(a, b) for a, b in zip(before, after))
 
 
 def test_base_of_rejects_a_model_without_a_pretrained_base():

@@ -58,7 +58,7 @@ def test_training_curves_draw_accuracy_and_loss_with_dashed_validation_and_basel
     run = types.SimpleNamespace(history=history)  # a TrainingRun or a Keras History
     fig = plots.training_curves(run, baseline=0.5, title="model1")
     accuracy, loss = fig.axes
-    assert len(fig.axes) == 2 and accuracy.get_title() == "accuracy" and loss.get_title() == "loss"
+    assert [ax.get_ylabel() for ax in fig.axes] == ["accuracy", "loss"]  # stacked: legible on a phone
     styles = [line.get_linestyle() for line in accuracy.get_lines()]
     assert styles == ["-", "--", ":"]  # training, validation, baseline
     assert list(accuracy.get_lines()[0].get_xdata()) == [1, 2, 3]
@@ -99,6 +99,39 @@ def test_compare_models_draws_one_bar_per_row():
 def test_figures_render_as_png_for_notebooks():
     png = plots.compare_models([{"model": "cnn", "test_accuracy": 0.7}])._repr_png_()
     assert png.startswith(b"\x89PNG")
+
+
+def test_charts_are_png_and_photo_grids_jpeg_each_with_alt_text():
+    chart = plots.confusion_matrix([0, 1, 1], [0, 0, 1], ["cat", "dog"])
+    assert chart.image_bytes()[0] == "image/png"
+    assert chart.alt.startswith("Confusion matrix of 2 classes (cat, dog)")
+    assert "2 of 3 on the diagonal" in chart.alt
+    grid = plots.sample_grid(tiny_split(6), per_class=2)
+    mime, data = grid.image_bytes()
+    assert mime == "image/jpeg" and data.startswith(b"\xff\xd8")
+    assert grid.alt == "2 training photos of each class, one row per class: class 0, class 1."
+
+
+FIGURE_CELLS = [
+    "from catdog import plots",
+    "plots.confusion_matrix([0, 1, 1], [0, 0, 1], ['cat', 'dog']);",  # the matplotlib habit
+    "fig = plots.confusion_matrix([0, 1, 1], [0, 0, 1], ['cat', 'dog'])",  # kept for later
+    "plots.confusion_matrix([0, 1, 1], [0, 0, 1], ['cat', 'dog'])",  # the cell's value
+    "fig",  # shown already: not again
+]
+
+
+@pytest.mark.slow
+def test_a_figure_reaches_the_notebook_once_however_the_cell_ends():
+    import nbclient
+    import nbformat
+
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in FIGURE_CELLS])
+    nbclient.NotebookClient(notebook, kernel_name="python3", timeout=120).execute()
+    images = [[o for o in cell.outputs if "image/png" in o.get("data", {})]
+              for cell in notebook.cells[1:]]
+    assert [len(shown) for shown in images] == [1, 1, 1, 0]
+    assert all(o.metadata["image/png"]["alt"].startswith("Confusion matrix") for o in images[0])
 
 
 @pytest.mark.parametrize(

@@ -153,15 +153,34 @@ def test_results_json_beside_the_page(rendered):
 
 def test_summary_box_shows_score_and_run_facts(rendered):
     html = rendered[2]
-    assert "97.1%" in html and "0.0812" in html
+    assert "97.1 %" in html and "0.0812" in html
     for fact in ("CPU (2 cores)", "cats_and_dogs_filtered.zip", "3,000", "5 min 12 s",
                  "2024-01-05 10:00 UTC", "3.15.1 (jax 0.4.30)"):
         assert fact in html
     assert "Quick run" not in html
 
 
+def test_the_findings_box_lists_each_question_with_its_answer_and_test(tmp_path, site, env):
+    from catdog import stats
+
+    post = read_post(write_post(tmp_path), site)
+    comparison = stats.paired_comparison([1] * 10, [1] * 8 + [0] * 2, names=("B", "A"))
+    finding = {"name": "b_beats_a", "question": "Does B beat A?", "verdict": "too_few",
+               "answer": stats.verdict_text(comparison), "test": stats.method_text(comparison)}
+    values = {**VALUES, "findings": [finding], "training": {"runs": 3, "epochs": 40,
+                                                             "seconds": 1500.0}}
+    executed = make_executed(post, values)
+    out = tmp_path / "_site"
+    render_post(post, executed, site, env, out)
+    html = (out / post.output_path).read_text()
+    box = html[html.index('<section class="findings"'):html.index("</section>")]
+    assert "<strong>Does B beat A?</strong> B and A disagree on only 2 photos (2 vs 0)" in box
+    assert "(exact McNemar test on the photos only one of the two got right)" in box
+    assert "40 epochs in 3 trainings, 25 min 0 s" in html  # the whole post's training
+
+
 def test_prose_quotes_recorded_results(rendered):
-    assert "We train for 3 epochs and reach 97.1%." in rendered[2]
+    assert "We train for 3 epochs and reach 97.1 %." in rendered[2]
 
 
 def test_results_record_output_is_not_shown(rendered):
@@ -263,7 +282,7 @@ def test_clean_terminal_text(raw, clean):
 
 
 def test_filters():
-    assert percent(0.9713) == "97.1%"
+    assert percent(0.9713) == "97.1 %"
     assert seconds(312.4) == "5 min 12 s" and seconds(4.25) == "4.2 s"
     assert seconds(3725) == "1 h 2 min" and seconds(42) == "42 s"
 

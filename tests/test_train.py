@@ -2,6 +2,7 @@
 
 import csv
 import os
+import re
 import subprocess
 import sys
 import textwrap
@@ -12,7 +13,7 @@ import pytest
 
 keras = pytest.importorskip("keras")
 
-from catdog import models, train  # noqa: E402
+from catdog import stats, models, train  # noqa: E402
 
 SIZE = (32, 32)
 
@@ -58,6 +59,27 @@ def test_fit_returns_history_timing_and_device():
     assert "CPU" in run.device or "GPU" in run.device or "NVIDIA" in run.device
     assert run.best_epoch in (1, 2)
     assert run.summary()["epochs"] == 2
+    assert run.dtype_policy == "float32" and run.summary()["dtype_policy"] == "float32"
+    assert run.early_stopping()["verdict"] == "not_fired"  # no patience: it cannot fire
+
+
+@pytest.mark.slow
+def test_early_stopping_is_recorded_as_what_the_run_did():
+    data = split(32)
+    opposite = (data.images, 1 - data.labels)  # learning the training labels worsens val_loss
+    run = train.fit(small_model(), data, opposite, epochs=30, early_stopping_patience=1, verbose=0)
+    stopping = run.early_stopping()
+    assert stopping["verdict"] == "fired" and stopping["epochs_run"] < 30
+    assert stopping["best_epoch"] == run.best_epoch and stopping["patience"] == 1
+    assert stats.verdict_text(stopping).startswith("Early stopping fired")
+
+
+def test_training_total_counts_every_fit():
+    before = train.training_total()
+    train.fit(small_model(), split(16), None, epochs=2, batch_size=8, verbose=0)
+    after = train.training_total()
+    assert (after["runs"] - before["runs"], after["epochs"] - before["epochs"]) == (1, 2)
+    assert after["seconds"] > before["seconds"]
 
 
 def test_fit_accepts_tuples_and_compiles_an_uncompiled_model():
@@ -299,7 +321,7 @@ def test_summarize_gives_intervals_and_per_class_accuracy_for_six_classes():
     low, high = row["test_interval"]
     assert low <= row["test_accuracy"] <= high
     html = train.comparison_table([row])._repr_html_()
-    assert "95 % CI" in html and "36 photos" in html
+    assert re.search(r"<td>\d+\.\d\u202f% \(\d+\.\d–\d+\.\d\u202f%\)</td>", html)  # with its interval
 
 
 def test_predict_names_six_classes_with_their_probabilities():
@@ -334,7 +356,10 @@ def test_fit_seeds_trains_once_per_seed_and_reports_the_spread():
     assert summary["seeds"] == [0, 1] and summary["test"]["seeds"] == 2
     assert len(runs.models) == 2 and runs.rows[1]["name"] == "tiny (seed 1)"
     same = train.compare_seeds(runs, runs, splits.test)
-    assert same["seeds"] == 2 and same["better"] is None and not same["significant"]
+    assert same["seeds"] == 2 and same["method"] == "pooled" and same["verdict"] == "too_few"
+    assert same["a_only"] == same["b_only"] == 0 and len(same["pairs"]) == 2
+    speed = train.compare_speed(runs, runs)
+    assert speed["method"] == "timing" and speed["verdict"] == "too_few"  # one epoch a seed
 
 
 def test_fit_seeds_needs_a_seed():
