@@ -527,7 +527,7 @@ def pre(text: str, css_class: str, images: Assets, name: str) -> str:
         return f'<pre class="output {css_class}">{escape(text)}</pre>'
     whole = (text + "\n").encode("utf-8")
     href = images.add(f"{name}.txt", whole)
-    marker = (f'<span class="cut">⋯ {cut.hidden_lines:,} more lines not shown · '
+    marker = (f'<span class="cut">⋯ {cut.describe()} not shown · '
               f'<a href="{escape(href)}">the whole output ({human_size(len(whole))})</a> ⋯</span>')
     tail = f"\n{escape(cut.tail)}" if cut.tail else ""
     return f'<pre class="output {css_class} long">{escape(cut.head)}\n{marker}{tail}</pre>'
