@@ -38,6 +38,7 @@ from sitegen import datasources
 from sitegen import markup
 from sitegen.config import OUTPUT_DEFAULTS
 from sitegen.exceptions import RenderError
+from sitegen.files import naming
 from sitegen.mathml import MathError
 from sitegen.outputs import cut_text, human_size, image_size
 
@@ -255,7 +256,8 @@ def write_file(out_dir: Path, relative: str, data: bytes) -> Path:
     if not path.is_relative_to(out_dir.resolve()):
         raise ValueError(f"refusing to write outside {out_dir}. Received: {relative!r}")
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(data)
+    with naming(path):  # a full disk's error names no file by itself
+        path.write_bytes(data)
     return path
 
 
