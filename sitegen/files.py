@@ -79,9 +79,12 @@ def naming(path: Path) -> Iterator[None]:
 
 def final_name(error: OSError, staging: Path | None, target: Path) -> str:
     """The file an error names, as it would have been called once `staging` became `target`:
-    the author knows `_site/`, not `_site.new-x1y2`."""
+    the author knows `_site/`, not `_site.new-x1y2`. Before `staging` exists (the error made
+    it fail), the target itself is what could not be written."""
     name = str(error.filename or target)
-    if staging is not None and name.startswith(str(staging)):
+    if staging is None:
+        return str(target)
+    if name.startswith(str(staging)):
         return str(target) + name[len(str(staging)):]
     return name
 

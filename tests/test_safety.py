@@ -334,3 +334,15 @@ def test_a_post_that_fills_the_disk_fails_as_a_post_and_frees_it(small_disk):
     assert f"\nbuild.py: {site / POST}: cell 1 `with open(" in done.stderr
     assert not list((site / "_freeze").glob("*/.real-*")) and not leftovers(site)
     assert shutil.disk_usage(small_disk).free > 2_000_000  # its file went with its folder
+
+
+def test_a_read_only_disk_is_one_line(small_disk, chatty):
+    site = small_disk / "site"
+    shutil.copytree(chatty, site)
+    (site / POST).write_text((site / POST).read_text().replace("Many", "So many"))
+    subprocess.run(["mount", "-o", "remount,ro", str(small_disk)], check=True)
+    done = build_in_subprocess(site)
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    assert done.stderr.strip().splitlines()[-1] == (
+        f"build.py: {site / '_site'}: cannot write (Read-only file system): the disk is "
+        f"read-only: build on a writable disk; {site / '_site'} is as it was")
