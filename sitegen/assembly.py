@@ -9,7 +9,8 @@ as it was.
 
 from __future__ import annotations
 
-import shutil
+import logging
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,9 @@ from typing import Any
 import nbformat
 
 from sitegen.cache import Entry
+from sitegen.files import RefusedFile, copy_regular
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -38,13 +42,31 @@ def assemble(post_notebook: nbformat.NotebookNode, entry: Entry,
     return PageContent(notebook, entry.results, entry.run, entry.files)
 
 
-def copy_files(content: PageContent, asset_dir: Path) -> list[Path]:
-    """Publishes the files the post wrote (its CSV, say) into `asset_dir`, beside its page."""
+def copy_files(content: PageContent, asset_dir: Path, taken: Iterable[Path],
+               post_path: Path) -> list[Path]:
+    """Publishes the files the post wrote (its CSV, say) into `asset_dir`, beside its page.
+
+    The builder's own files there (`taken`: results.json, figures, whole outputs) win: a post's
+    file of the same name, in any letter case (macOS disks ignore it), is left out with a
+    warning naming both. Files are copied without following links.
+    """
+    folder = asset_dir.resolve()
+    builders = {path.relative_to(folder).as_posix().casefold(): path.relative_to(folder)
+                for path in map(Path, taken) if path.is_relative_to(folder)}
     written = []
     for name, path in content.files.items():
+        if (theirs := builders.get(name.casefold())) is not None:
+            log.warning("%s: its run's file %s is not published: the builder writes %s beside "
+                        "the page; have the post write it under another name.", post_path, name,
+                        theirs.as_posix())
+            continue
         target = asset_dir / name
         target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(path, target)
+        try:
+            copy_regular(path, target)
+        except RefusedFile as why:
+            log.warning("%s: not publishing %s: it is %s.", post_path, path, why)
+            continue
         written.append(target)
     return written
 

@@ -26,12 +26,12 @@ from typing import Any
 from catdog import results as catdog_results
 from sitegen import cache as cache_module
 from sitegen import incremental
-from sitegen.cache import Cache, Staleness
+from sitegen.cache import Cache, Staleness, Unusable
 from sitegen.datasources import FingerprintMemo
-from sitegen.files import swap_directory
+from sitegen.files import final_name, swap_directory
 from sitegen.config import SiteConfig, load_config
 from sitegen.exceptions import (BuildError, CacheError, ExecutionError, Interrupted, PostError,
-                                Stopped)
+                                Stopped, WriteError)
 from sitegen.interrupt import StopRequest, stop_on_signals
 from sitegen.posts import Post
 from sitegen.state import BuildOptions, BuildReport, PostState, kernel_name
@@ -57,7 +57,11 @@ def gather(options: BuildOptions, errors: list[BuildError]) -> tuple[SiteConfig,
     environment = catdog_results.environment()  # the same for every post: read it once
     states = [_post_state(post, config, options, cache, catdog_files, fingerprints, environment)
               for post in posts]
-    fingerprints.save()
+    try:
+        fingerprints.save()
+    except OSError as error:  # a memo: the next build fingerprints the data again
+        log.warning("Cannot save the data fingerprint memo %s: %s", error.filename,
+                    error.strerror or error)
     warn_orphan_entries(config, options)
     return config, states
 
@@ -80,12 +84,23 @@ def _post_state(post: Post, config: SiteConfig, options: BuildOptions, cache: Ca
     key = cache_module.make_key(post.notebook, kernel=kernel_name(post.notebook),
                                 parameters=parameters, catdog_files=catdog_files)
     entry = cache.load(post.path, options.mode)
+    if isinstance(entry, Unusable):
+        warn_unusable(entry, options)
+        return PostState(post, key, parameters, None, Staleness(),
+                         cache.load_failure(post.path, options.mode), unusable=entry)
     staleness = (cache_module.stale_reasons(entry, key, root=options.root,
                                             fingerprints=fingerprints, environment=environment,
                                             strict=options.strict)
                  if entry else Staleness())
     return PostState(post, key, parameters, entry, staleness,
                      cache.load_failure(post.path, options.mode))
+
+
+def warn_unusable(unusable: Unusable, options: BuildOptions) -> None:
+    """One line per entry the build will not use; under --frozen the failure says it instead."""
+    if not options.frozen:
+        log.warning("Ignoring cache entry %s: %s; the post will run again.", unusable.directory,
+                    unusable.why)
 
 
 def injected_parameters(post: Post, config: SiteConfig, options: BuildOptions) -> dict:
@@ -169,6 +184,7 @@ def execute_stale(states: list[PostState], options: BuildOptions, report: BuildR
     progress = progress_factory(len(to_run)) if progress_factory and to_run else None
     stop = stop if stop is not None else StopRequest()
     halt = threading.Event()  # tells the workers to stop; set on a stop request or an error
+    running: list[Future] = []
     try:
         with ThreadPoolExecutor(max_workers=max(1, options.jobs)) as pool:
             try:
@@ -183,6 +199,9 @@ def execute_stale(states: list[PostState], options: BuildOptions, report: BuildR
     finally:
         if progress:
             progress.close()
+        for future in running:  # runs a disk error stopped before they were recorded
+            if future.done() and not future.cancelled() and future.exception() is None:
+                discard_workdir(future.result())
     report.from_cache += [s.name for s in states if s not in to_run and s.entry is not None]
 
 
@@ -224,14 +243,19 @@ def _outcomes_until_stopped(running: list[Future], stop: StopRequest, halt: thre
     stopped = [future.result() for future in running
                if future in pending and future.done() and not future.cancelled()]
     for outcome in stopped:  # nothing of theirs is stored, not even a failure note
-        shutil.rmtree(outcome.workdir, ignore_errors=True)
-        with contextlib.suppress(OSError):  # the post's folder, if this run made it
-            outcome.workdir.parent.rmdir()
+        discard_workdir(outcome)
         if progress:
             progress.post_finished(outcome.state.name, ok=False, label="interrupted")
     raise Interrupted(stop.signum or signal.SIGINT, ", ".join(
         outcome.error.where(_shown(outcome.error.path, root)) for outcome in stopped
         if isinstance(outcome.error, Stopped)) or "while running posts")
+
+
+def discard_workdir(outcome: RunOutcome) -> None:
+    """Removes a run's working folder, and the post's cache folder if the run made it."""
+    shutil.rmtree(outcome.workdir, ignore_errors=True)
+    with contextlib.suppress(OSError):  # not empty: it holds entries, kept
+        outcome.workdir.parent.rmdir()
 
 
 @dataclass
@@ -270,6 +294,7 @@ def record_outcome(outcome: RunOutcome, options: BuildOptions, report: BuildRepo
                    progress) -> None:
     """Stores a good run as the post's entry, or a failure note beside its last good entry."""
     state, cache = outcome.state, Cache(options.freeze_dir)
+    stored = False
     try:
         if outcome.error is None:
             run = {"mode": options.mode, "ran_at": outcome.ran_at,
@@ -278,17 +303,18 @@ def record_outcome(outcome: RunOutcome, options: BuildOptions, report: BuildRepo
             state.entry = cache.store(state.post.path, options.mode,
                                       notebook=outcome.execution.notebook, key=state.key,
                                       run=run, workdir=outcome.workdir, root=options.root)
-            state.staleness = Staleness()
+            state.staleness, state.unusable, stored = Staleness(), None, True
             report.executed.append(state.name)
         else:  # the report carries it; build.py shows it once
             log.info("%s", outcome.error)
+            shutil.rmtree(outcome.workdir, ignore_errors=True)  # a post that filled the disk
             cache.store_failure(state.post.path, options.mode, key=state.key,
                                 error=str(outcome.error), summary=outcome.error.summary())
             report.errors.append(outcome.error)
     finally:
         shutil.rmtree(outcome.workdir, ignore_errors=True)
         if progress:
-            progress.post_finished(state.name, ok=outcome.error is None)
+            progress.post_finished(state.name, ok=stored)
 
 
 def kernel_environment(options: BuildOptions) -> dict[str, str]:
@@ -319,18 +345,23 @@ def write_site(config: SiteConfig, states: list[PostState], options: BuildOption
     from sitegen import feeds, render
 
     published = [s for s in states if s.entry is not None]
-    options.site_dir.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix="_site.new-", dir=options.site_dir.parent))
+    staging = None
     try:
+        options.site_dir.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix="_site.new-", dir=options.site_dir.parent))
         env = render.make_environment(config.templates_dir)
         pages = incremental.render_posts(published, config, options, staging, report.errors)
         feeds.render_listings(pages, config, env, staging)
         if stop is not None:
             stop.check("while writing the site")
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
+        swap_directory(staging, options.site_dir)
+    except BaseException as error:
+        if staging is not None:
+            shutil.rmtree(staging, ignore_errors=True)
+        if isinstance(error, OSError):  # a full disk, no permission, a size limit...
+            raise WriteError.of(error, final_name(error, staging, options.site_dir),
+                                f"{options.site_dir} is as it was") from None
         raise
-    swap_directory(staging, options.site_dir)
 
 
 def check(config: SiteConfig, states: list[PostState], options: BuildOptions) -> list[str]:

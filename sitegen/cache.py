@@ -3,9 +3,15 @@
 Each entry is a folder `_freeze/<post file stem>/<mode>/` (mode `real` or `smoke`):
 
 - `notebook.ipynb`: the executed notebook (its outputs hold the results record);
-- `manifest.json`: the cache format, the key, the run's facts and the merged results record;
+- `manifest.json`: the cache format, the key, the run's facts and the merged results record,
+  and `digests`: the sha256 of each part (notebook, files, record) as the run stored it;
 - `files/`: small files the post wrote into its working directory (CSV, JSON, images);
 - `failed.json`, beside a good entry or alone: the key and error of the last failed run.
+
+An entry is published only as a run wrote it. Loading compares each part with its digest, so an
+entry edited by hand, damaged, or half-resolved in a merge is never published as fresh: it is
+`Unusable`, and the post runs again. Entries written before digests existed are read as legacy:
+their notebook must parse and its results record must be the manifest's.
 
 The key is a dict of named parts, so a new input joins it as one more part and `stale_reasons`
 can say which part changed. Parts known before a run (`code`, `kernel`, `parameters`,
@@ -22,6 +28,7 @@ import fcntl
 import hashlib
 import json
 import logging
+import os
 import shutil
 import tempfile
 from collections.abc import Iterator, Mapping
@@ -35,7 +42,9 @@ import nbformat
 from catdog import results as catdog_results
 from sitegen import datasources
 from sitegen.datasources import DataSource, FingerprintMemo
-from sitegen.files import swap_directory, write_atomically
+from sitegen.exceptions import WriteError
+from sitegen.files import (RefusedFile, copy_regular, describe_irregular, final_name,
+                           open_regular, swap_directory, write_atomically, write_file)
 
 log = logging.getLogger(__name__)
 
@@ -79,14 +88,22 @@ class Entry:
         # validation saves most of the time a full render spends on cached notebooks.
         from nbformat.reader import reads  # parses and rejoins lines, does not validate
 
-        return reads((self.directory / "notebook.ipynb").read_text())
+        return reads(_read_regular(self.directory / "notebook.ipynb"))
 
-    @property
+    @cached_property
     def files(self) -> dict[str, Path]:
-        """The files the post wrote, by the name they are published under beside its page."""
-        folder = self.directory / "files"
-        paths = sorted(p for p in folder.rglob("*") if p.is_file()) if folder.is_dir() else []
-        return {path.relative_to(folder).as_posix(): path for path in paths}
+        """The files the post wrote, by the name they are published under beside its page.
+
+        Regular files only: a link (to a file or a folder) or a device in a committed entry is
+        skipped with a warning, so nothing outside the entry is ever published.
+        """
+        return _regular_files(self.directory / "files")
+
+    def digests(self) -> dict[str, Any]:
+        """What each part of the entry hashes to now; stored with the run, compared on loading."""
+        return {"notebook": _sha256(_read_regular(self.directory / "notebook.ipynb")),
+                "files": {name: _sha256(_read_regular(path)) for name, path in self.files.items()},
+                "record": record_digest(self.manifest)}
 
     def stamp(self) -> list[str | bytes]:
         """Everything the entry consists of, cheaply: a different stamp is a different entry."""
@@ -94,6 +111,23 @@ class Entry:
                  for name, path in self.files.items()]
         return [str(self.directory), self.manifest_file.read_bytes(),
                 (self.directory / "notebook.ipynb").read_bytes(), *files]
+
+
+@dataclass
+class Unusable:
+    """A stored entry the build must not use, and why: unreadable, from another cache format,
+    or changed since its run stored it. The post runs again (`--frozen` fails naming it)."""
+
+    directory: Path
+    why: str  # e.g. "modified by hand (notebook)", "damaged (notebook.ipynb: ...)"
+
+    def status(self) -> str:
+        """The `--status` line: never `fresh`, whatever the entry claims."""
+        return f"stale: cache entry {self.why}"
+
+
+class _Damaged(Exception):
+    """Why an entry is Unusable; raised while reading it, caught once in `Cache.load`."""
 
 
 @dataclass
@@ -243,55 +277,69 @@ class Cache:
     def entry_directory(self, post_path: Path, mode: str) -> Path:
         return self.directory / post_path.stem / mode
 
-    def load(self, post_path: Path, mode: str) -> Entry | None:
-        """The stored entry, or None. A corrupt or outdated entry is a miss with one warning."""
+    def load(self, post_path: Path, mode: str) -> Entry | Unusable | None:
+        """The stored entry; None if there is none; Unusable if there is one the build must not
+        use (unreadable, another cache format, changed since its run). Never raises."""
         folder = self.entry_directory(post_path, mode)
-        manifest_file = folder / "manifest.json"
-        if not manifest_file.exists():
+        if not os.path.lexists(folder / "manifest.json"):
             return None
         try:
-            manifest = json.loads(manifest_file.read_text())
-            if manifest.get("format") != FORMAT_VERSION:
-                raise ValueError(f"cache format {manifest.get('format')!r}, "
-                                 f"expected {FORMAT_VERSION}")
-            if not (folder / "notebook.ipynb").is_file():
-                raise ValueError("notebook.ipynb is missing")
-            manifest["key"], manifest["run"], manifest["results"]  # noqa: B018 (must exist)
-        except (OSError, ValueError, KeyError, TypeError) as error:
-            log.warning("Ignoring cache entry %s (%s); the post will run again.",
-                        manifest_file, error)
-            return None
-        return Entry(folder, manifest)
+            entry = Entry(folder, _read_manifest(folder))
+            _check_parts(entry)
+        except _Damaged as problem:
+            return Unusable(folder, str(problem))
+        return entry
 
     def store(self, post_path: Path, mode: str, *, notebook: nbformat.NotebookNode,
               key: Mapping[str, Any], run: Mapping[str, Any], workdir: Path,
               root: Path) -> Entry:
-        """Writes a complete entry next to the old one, then swaps it in under a lock."""
+        """Writes a complete entry next to the old one, then swaps it in under a lock.
+
+        A disk error (full, read-only, no permission, a size limit) raises WriteError naming
+        the file; the staging folder is removed and the old entry is left as it was.
+        """
         record = catdog_results.from_notebook(notebook)
         record["data"] = [_portable(source, root) for source in record["data"]
                           if not datasources.is_inside(source["path"], workdir)]
-        manifest = {"format": FORMAT_VERSION, "key": dict(key), "run": dict(run),
-                    "results": record}
+        manifest = json.loads(json.dumps({"format": FORMAT_VERSION, "key": dict(key),
+                                          "run": dict(run), "results": record}))
         target = self.entry_directory(post_path, mode)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=f".{mode}-new-", dir=target.parent))
-        nbformat.write(notebook, staging / "notebook.ipynb")
-        (staging / "manifest.json").write_text(json.dumps(manifest, indent=1, sort_keys=True))
-        _copy_published_files(workdir, staging / "files")
-        with self.lock():
-            swap_directory(staging, target)
-            (target.parent / f"{mode}.failed.json").unlink(missing_ok=True)
+        staging = None
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            staging = Path(tempfile.mkdtemp(prefix=f".{mode}-new-", dir=target.parent))
+            write_file(staging / "notebook.ipynb", nbformat.writes(notebook))
+            _copy_published_files(workdir, staging / "files", post_path)
+            manifest["digests"] = Entry(staging, manifest).digests()
+            write_file(staging / "manifest.json", json.dumps(manifest, indent=1, sort_keys=True))
+            with self.lock():
+                swap_directory(staging, target)
+                (target.parent / f"{mode}.failed.json").unlink(missing_ok=True)
+        except OSError as error:
+            if staging is not None:
+                shutil.rmtree(staging, ignore_errors=True)
+            raise WriteError.of(error, final_name(error, staging, target),
+                                f"nothing was stored for {post_path}: its cache entry is as "
+                                "it was") from None
         return Entry(target, manifest)
 
     def store_failure(self, post_path: Path, mode: str, *, key: Mapping[str, Any],
                       error: str, summary: str) -> None:
-        """Remembers a failed run beside (never inside) the last good entry."""
+        """Remembers a failed run beside (never inside) the last good entry.
+
+        Only a help for `--status`: if the disk refuses it, a warning says so and the build
+        reports the failure itself as usual.
+        """
         failure = {"format": FORMAT_VERSION, "key": dict(key), "summary": summary,
                    "error": error, "when": now_iso()}
         target = self.entry_directory(post_path, mode).parent / f"{mode}.failed.json"
-        target.parent.mkdir(parents=True, exist_ok=True)
-        with self.lock():
-            write_atomically(target, json.dumps(failure, indent=1, sort_keys=True))
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            with self.lock():
+                write_atomically(target, json.dumps(failure, indent=1, sort_keys=True))
+        except OSError as problem:
+            log.warning("%s: cannot remember this failure in %s (%s)", post_path, target,
+                        problem.strerror or problem)
 
     def load_failure(self, post_path: Path, mode: str) -> dict[str, Any] | None:
         target = self.entry_directory(post_path, mode).parent / f"{mode}.failed.json"
@@ -314,8 +362,117 @@ class Cache:
     def workdir(self, post_path: Path, mode: str) -> Path:
         """A fresh, private working directory for one run of a post."""
         parent = self.entry_directory(post_path, mode).parent
-        parent.mkdir(parents=True, exist_ok=True)
-        return Path(tempfile.mkdtemp(prefix=f".{mode}-run-", dir=parent))
+        try:
+            parent.mkdir(parents=True, exist_ok=True)
+            return Path(tempfile.mkdtemp(prefix=f".{mode}-run-", dir=parent))
+        except OSError as error:
+            raise WriteError.of(error, parent, f"{post_path} did not run") from None
+
+
+# --- reading an entry -----------------------------------------------------------------------
+
+
+def _read_manifest(folder: Path) -> dict[str, Any]:
+    """The manifest, checked for what every reader of an entry relies on."""
+    try:
+        manifest = json.loads(_read_regular(folder / "manifest.json"))
+    except (OSError, ValueError, RefusedFile) as error:
+        raise _Damaged(f"damaged (manifest.json: {error})") from None
+    if not isinstance(manifest, dict):
+        raise _Damaged("damaged (manifest.json is not a cache manifest)")
+    version = manifest.get("format")
+    if version != FORMAT_VERSION:
+        if isinstance(version, int) and version > FORMAT_VERSION:
+            raise _Damaged(f"written by a newer builder (cache format {version}, this one "
+                           f"reads {FORMAT_VERSION}): update the builder to use it")
+        raise _Damaged(f"in another cache format (cache format {version!r}, expected "
+                       f"{FORMAT_VERSION})")
+    for part in ("key", "run", "results"):
+        if not isinstance(manifest.get(part), dict):
+            raise _Damaged(f"damaged (manifest.json has no `{part}`)")
+    for part in ("values", "environment"):
+        if not isinstance(manifest["results"].get(part, {}), dict):
+            raise _Damaged(f"damaged (manifest.json: results.{part} is not a mapping)")
+    return manifest
+
+
+def _check_parts(entry: Entry) -> None:
+    """Raises _Damaged unless every part of the entry is as its run stored it."""
+    stored = entry.manifest.get("digests")
+    if stored is None:
+        _check_legacy(entry)
+        return
+    try:
+        actual = entry.digests()
+    except (OSError, RefusedFile) as error:
+        raise _Damaged(f"damaged ({error})") from None
+    if not isinstance(stored, dict) or not isinstance(stored.get("files"), dict):
+        raise _Damaged("damaged (manifest.json: `digests` is not what a run writes)")
+    modified = modified_parts(stored, actual)
+    if modified:
+        raise _Damaged(f"modified by hand ({'; '.join(modified)})")
+
+
+def modified_parts(stored: Mapping[str, Any], actual: Mapping[str, Any]) -> list[str]:
+    """The parts whose digest differs: `notebook`, `record`, `files: a.csv, b.png`."""
+    parts = [part for part in ("notebook", "record") if stored.get(part) != actual[part]]
+    names = sorted(set(stored["files"]) | set(actual["files"]))
+    files = [name for name in names if stored["files"].get(name) != actual["files"].get(name)]
+    return parts + ([f"files: {', '.join(files)}"] if files else [])
+
+
+def _check_legacy(entry: Entry) -> None:
+    """An entry written before digests: its notebook must parse, and the results record in
+    its manifest must be the one the notebook's outputs hold (a value edited in one of them
+    shows). The committed entries of older builds stay valid without running again."""
+    try:
+        notebook = entry.notebook
+        from_notebook = catdog_results.from_notebook(notebook)
+    except (OSError, RefusedFile, ValueError, TypeError, KeyError, AttributeError,
+            nbformat.ValidationError) as error:
+        raise _Damaged(f"damaged (notebook.ipynb: {_first_line(error)})") from None
+    changed = [part for part in ("values", "environment")
+               if from_notebook.get(part, {}) != entry.results.get(part, {})]
+    if changed:
+        raise _Damaged(f"modified by hand (record: {' and '.join(changed)} differ from the "
+                       "notebook's)")
+
+
+def record_digest(manifest: Mapping[str, Any]) -> str:
+    """The digest of what the manifest records (key, run, results): everything but digests."""
+    recorded = {name: value for name, value in manifest.items() if name != "digests"}
+    return _sha256(json.dumps(recorded, sort_keys=True))
+
+
+def _read_regular(path: Path) -> bytes:
+    """A file of an entry, read only if it is a regular file (never a link, never a pipe)."""
+    with open_regular(path) as reader:
+        return reader.read()
+
+
+def _regular_files(folder: Path) -> dict[str, Path]:
+    """The regular files under `folder`, by relative name; anything else is skipped, warned."""
+    if not os.path.lexists(folder):
+        return {}
+    if (why := describe_irregular(folder)) != "a folder":
+        log.warning("%s: not publishing it: it is %s; an entry's files must be regular files.",
+                    folder, why or "a file")
+        return {}
+    found = {}
+    for parent, folders, names in os.walk(folder):  # never enters a linked folder
+        for name in sorted(folders + names):
+            path = Path(parent) / name
+            why = describe_irregular(path)
+            if why is None:
+                found[path.relative_to(folder).as_posix()] = path
+            elif why != "a folder":
+                log.warning("%s: not publishing it: it is %s; an entry's files must be regular "
+                            "files.", path, why)
+    return dict(sorted(found.items()))
+
+
+def _first_line(error: Exception) -> str:
+    return (str(error).strip().splitlines() or [type(error).__name__])[0][:200]
 
 
 def _portable(source: dict[str, Any], root: Path) -> dict[str, Any]:
@@ -326,14 +483,32 @@ def _portable(source: dict[str, Any], root: Path) -> dict[str, Any]:
     return {"name": Path(path).name, **source, "path": datasources.portable_path(path, root)}
 
 
-def _copy_published_files(workdir: Path, destination: Path) -> None:
-    """Top-level files only: sub-folders hold tools' scratch (a tuner's trials, say)."""
+def _copy_published_files(workdir: Path, destination: Path, post_path: Path) -> None:
+    """Top-level regular files only: sub-folders hold tools' scratch (a tuner's trials, say).
+
+    A link (to a file or a folder), a device, a pipe or a file with other hard links is skipped
+    with a warning: its bytes may come from anywhere on the machine.
+    """
     for path in sorted(workdir.iterdir()):
-        if (path.is_file() and path.suffix.lower() in PUBLISHED_SUFFIXES
-                and path.stat().st_size <= MAX_PUBLISHED_BYTES):
-            target = destination / path.relative_to(workdir)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(path, target)
+        if path.suffix.lower() not in PUBLISHED_SUFFIXES:
+            continue
+        try:
+            if (why := _unpublishable(path)) is not None:
+                raise RefusedFile(why)
+            if path.lstat().st_size > MAX_PUBLISHED_BYTES:
+                continue
+            destination.mkdir(exist_ok=True)
+            copy_regular(path, destination / path.name)
+        except RefusedFile as why:
+            log.warning("%s: not publishing %s from its working folder: it is %s; a post "
+                        "publishes only regular files it wrote there.", post_path, path.name, why)
+
+
+def _unpublishable(path: Path) -> str | None:
+    if (why := describe_irregular(path)) is not None:
+        return why
+    links = path.lstat().st_nlink
+    return f"a hard link ({links} names) to a file that also lies elsewhere" if links > 1 else None
 
 
 def now_iso() -> str:

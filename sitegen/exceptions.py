@@ -6,6 +6,7 @@ it means (`exit_code`), so `build.py` and `--serve` report every error the same 
 
 from __future__ import annotations
 
+import errno
 import sys
 from pathlib import Path
 from typing import TextIO
@@ -85,6 +86,30 @@ class RenderError(BuildError):
 
 class CacheError(BuildError):
     """`--frozen` found stale or missing cache entries."""
+
+
+class WriteError(BuildError):
+    """A file could not be written: a full disk, no permission, a read-only disk, a size limit.
+
+    The build stops at once (what follows would fail the same way), and the message says what
+    was kept as it was, so the author knows nothing half-written was published.
+    """
+
+    ADVICE = {
+        errno.ENOSPC: "the disk is full: free some space and build again",
+        errno.EDQUOT: "the disk quota is used up: free some space and build again",
+        errno.EACCES: "no permission: make that folder writable and build again",
+        errno.EPERM: "no permission: make that folder writable and build again",
+        errno.EROFS: "the disk is read-only: build on a writable disk",
+        errno.EFBIG: "the file is over this process's file-size limit (ulimit -f): raise it "
+                     "and build again",
+    }
+
+    @classmethod
+    def of(cls, error: OSError, path: Path | str, kept: str) -> WriteError:
+        """`path: cannot write (No space left on device): the disk is full...; <kept>`."""
+        advice = cls.ADVICE.get(error.errno or 0, "build again once it is fixed")
+        return cls(path, f"cannot write ({error.strerror or error}): {advice}; {kept}")
 
 
 class Stopped(BuildError):

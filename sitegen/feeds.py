@@ -20,6 +20,7 @@ from typing import Any
 import jinja2
 
 from catdog.results import from_notebook
+from sitegen.files import naming
 from sitegen.render import (dump_json, is_quick, percent, post_record, tag_path, url_path,
                             write_file)
 
@@ -112,7 +113,8 @@ def copy_stylesheet(env: jinja2.Environment, out_dir: str | Path) -> Path:
     source = Path(env.loader.searchpath[0]) / "style.css"  # type: ignore[union-attr]
     target = Path(out_dir) / "style.css"
     target.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(source, target)
+    with naming(target):
+        shutil.copyfile(source, target)
     return target
 
 

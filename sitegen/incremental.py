@@ -27,7 +27,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from sitegen.files import write_atomically
+from sitegen.files import write_atomically, write_file
 from sitegen.config import SiteConfig
 from sitegen.exceptions import PostError, RenderError
 from sitegen.posts import Post
@@ -119,8 +119,8 @@ def render_posts(published: list, config: SiteConfig, options, staging: Path,
                 info[state.name] = {"stamp": "previous page kept", "files": before["files"]}
             continue
         info[state.name] = {"stamp": stamps[state.name], "files": files}
-    (staging / BUILDINFO).write_text(json.dumps({"version": MEMO_VERSION, "posts": info},
-                                                indent=1, sort_keys=True))
+    write_file(staging / BUILDINFO, json.dumps({"version": MEMO_VERSION, "posts": info},
+                                               indent=1, sort_keys=True))
     log.info("%d pages rendered, %d reused", len(to_render), len(published) - len(to_render))
     return [(s.post, s.entry) for s in published if s.name in info]
 
@@ -135,7 +135,8 @@ def _render_one(state, config: SiteConfig, staging: Path) -> list[str] | RenderE
         paths = render.render_post(state.post, content, config, env, staging)
     except RenderError as error:
         return error
-    paths += assembly.copy_files(content, staging / state.post.asset_dir)
+    paths += assembly.copy_files(content, staging / state.post.asset_dir, paths,
+                                 state.post.path)
     root = staging.resolve()
     return sorted({Path(p).resolve().relative_to(root).as_posix() for p in paths})
 

@@ -14,33 +14,44 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class Cut:
-    """The part of a long text a page shows, and how much of it is hidden."""
+    """The part of a long text a page shows (`head`, then `tail`) and what is hidden between."""
 
     head: str
     tail: str
-    hidden_lines: int
+    hidden: str  # the text between head and tail, exactly
+
+    def describe(self) -> str:
+        """What the marker says is not shown, in the unit that was cut: `1,234 more lines`,
+        `48.9 MB of this line` (one huge line), or `3.2 MB in 4 lines` (lines cut short)."""
+        size = human_size(len(self.hidden.encode()))
+        starts_a_line = not self.head or self.hidden.startswith("\n")
+        ends_a_line = not self.tail or self.hidden.endswith("\n")
+        inner = self.hidden[1 if self.head and starts_a_line else 0:
+                            len(self.hidden) - (1 if self.tail and ends_a_line else 0)]
+        lines = inner.count("\n") + 1
+        if starts_a_line and ends_a_line:
+            return f"{lines:,} more lines"
+        return f"{size} of this line" if lines == 1 else f"{size} in {lines:,} lines"
 
 
 def cut_text(text: str, head_lines: int, tail_lines: int, max_chars: int) -> Cut | None:
     """The first `head_lines` and last `tail_lines` lines of `text`, or None when it is short
     enough to show whole.
 
-    A text with few but huge lines (a 10 MB line of numbers) is also cut, to `max_chars` in
-    all: half for the head, half for the tail.
+    A text with few but huge lines (a 10 MB line of numbers) is cut too, to `max_chars` in all:
+    its first and last `max_chars // 2` characters.
     """
     lines = text.split("\n")
     if len(lines) <= head_lines + tail_lines and len(text) <= max_chars:
         return None
+    half = max_chars // 2
     if len(lines) > head_lines + tail_lines:
-        first, last = lines[:head_lines], lines[len(lines) - tail_lines:]
+        head = "\n".join(lines[:head_lines])[:half]
+        tail = "\n".join(lines[len(lines) - tail_lines:]) if tail_lines else ""
     else:
-        middle = max(1, len(lines) // 2)
-        first, last = lines[:middle], lines[middle:]
-    head = "\n".join(first)[: max_chars // 2]
-    tail = "\n".join(last)
-    tail = tail[len(tail) - max_chars // 2:] if len(tail) > max_chars // 2 else tail
-    shown = head.count("\n") + 1 + (tail.count("\n") + 1 if tail else 0)
-    return Cut(head=head, tail=tail, hidden_lines=max(0, len(lines) - shown))
+        head, tail = text[:half], text[len(text) - half:]
+    tail = tail[len(tail) - half:] if len(tail) > half else tail
+    return Cut(head=head, tail=tail, hidden=text[len(head): len(text) - len(tail)])
 
 
 def human_size(count: int) -> str:

@@ -38,6 +38,7 @@ from sitegen import datasources
 from sitegen import markup
 from sitegen.config import OUTPUT_DEFAULTS
 from sitegen.exceptions import RenderError
+from sitegen.files import naming
 from sitegen.mathml import MathError
 from sitegen.outputs import cut_text, human_size, image_size
 
@@ -243,7 +244,8 @@ def write_file(out_dir: Path, relative: str, data: bytes) -> Path:
     if not path.is_relative_to(out_dir.resolve()):
         raise ValueError(f"refusing to write outside {out_dir}. Received: {relative!r}")
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(data)
+    with naming(path):  # a full disk's error names no file by itself
+        path.write_bytes(data)
     return path
 
 
@@ -552,7 +554,7 @@ def pre(text: str, css_class: str, images: Assets, name: str) -> str:
         return f'<pre class="output {css_class}">{escape(text)}</pre>'
     whole = (text + "\n").encode("utf-8")
     href = images.add(f"{name}.txt", whole)
-    marker = (f'<span class="cut">⋯ {cut.hidden_lines:,} more lines not shown · '
+    marker = (f'<span class="cut">⋯ {cut.describe()} not shown · '
               f'<a href="{escape(href)}">the whole output ({human_size(len(whole))})</a> ⋯</span>')
     tail = f"\n{escape(cut.tail)}" if cut.tail else ""
     return f'<pre class="output {css_class} long">{escape(cut.head)}\n{marker}{tail}</pre>'

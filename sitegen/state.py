@@ -15,7 +15,7 @@ from typing import Any, TextIO
 
 import nbformat
 
-from sitegen.cache import Entry, Staleness
+from sitegen.cache import Entry, Staleness, Unusable
 from sitegen.exceptions import BuildError
 from sitegen.posts import Post
 
@@ -74,6 +74,7 @@ class PostState:
     entry: Entry | None
     staleness: Staleness
     failure: dict[str, Any] | None
+    unusable: Unusable | None = None  # a stored entry that is not used, and why
 
     @property
     def name(self) -> str:
@@ -87,6 +88,8 @@ class PostState:
         """The `--status` line: fresh, never run, failed last time, or stale with every cause."""
         if self.failure is not None and self.failure.get("key") == self.key:
             return f"failed last time ({self.failure['summary']})"
+        if self.unusable is not None:
+            return self.unusable.status()
         if self.entry is None:
             return "never run"
         if self.staleness.reasons:

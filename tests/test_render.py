@@ -353,7 +353,21 @@ def test_one_huge_line_is_cut_too(tmp_path):
     _, out, html = render_cells_of(tmp_path, [printing("x" * 5_000_000)],
                                    {"outputs": {"max_bytes": 10_000}})
     assert len(html.encode()) < 40_000 and "the whole output (5.0 MB)" in html
+    assert "⋯ 5.0 MB of this line not shown" in html  # not "0 more lines"
     assert len((out / "2024/01/05/cat-or-dog/output-1-1.txt").read_text()) == 5_000_001
+
+
+def test_cut_markers_count_what_was_cut_in_its_own_unit():
+    from sitegen.outputs import cut_text
+
+    lines = "\n".join(f"line {i}" for i in range(10))
+    assert cut_text(lines, 2, 1, 1000).describe() == "7 more lines"
+    assert cut_text(lines, 2, 0, 1000).describe() == "8 more lines"
+    assert cut_text("x" * 50_000_000, 40, 20, 2_000_000).describe() == "48.0 MB of this line"
+    few_huge = "\n".join(["a" * 3_000_000, "b" * 3_000_000, "c" * 3_000_000])
+    cut = cut_text(few_huge, 40, 20, 2_000_000)
+    assert cut.describe() == "7.0 MB in 3 lines"
+    assert cut.head + cut.hidden + cut.tail == few_huge
 
 
 def test_images_and_html_over_the_byte_limit_are_linked_with_a_note(tmp_path):

@@ -112,11 +112,18 @@ def test_missing_data_is_a_note_and_a_cause_when_strict(site, capsys):
     assert "stale: data not on this machine: " in status_line(site, capsys, "--strict")
 
 
+def resealed(record: dict) -> dict:
+    """A manifest edited here as if another machine's run had written it: digests updated."""
+    from sitegen.cache import record_digest
+
+    return {**record, "digests": {**record["digests"], "record": record_digest(record)}}
+
+
 def test_environment_difference_warns_and_is_stale_when_strict(site, capsys):
     manifest = site / "_freeze/2026-01-02-reads-data/real/manifest.json"
     record = json.loads(manifest.read_text())
     record["results"]["environment"]["keras"] = "3.0.0"
-    manifest.write_text(json.dumps(record))
+    manifest.write_text(json.dumps(resealed(record)))
     assert "fresh (keras 3.0.0 -> " in status_line(site, capsys)
     assert "(warning)" in status_line(site, capsys)
     assert "stale: keras 3.0.0 -> " in status_line(site, capsys, "--strict")
@@ -124,16 +131,26 @@ def test_environment_difference_warns_and_is_stale_when_strict(site, capsys):
 
 def test_corrupt_entry_is_a_miss_with_a_warning(site, capsys, caplog):
     (site / "_freeze/2026-01-02-reads-data/real/manifest.json").write_text("{not json")
-    assert status_line(site, capsys).endswith(": never run")
-    assert "Ignoring cache entry" in caplog.text
+    assert ": stale: cache entry damaged (manifest.json: " in status_line(site, capsys)
+    assert "Ignoring cache entry" in caplog.text and "the post will run again" in caplog.text
 
 
 def test_entry_from_an_older_cache_format_is_a_miss(site, capsys, caplog):
     manifest = site / "_freeze/2026-01-02-reads-data/real/manifest.json"
     record = json.loads(manifest.read_text())
     manifest.write_text(json.dumps({**record, "format": 0}))
-    assert status_line(site, capsys).endswith(": never run")
+    assert status_line(site, capsys).endswith(
+        ": stale: cache entry in another cache format (cache format 0, expected 1)")
     assert "cache format 0" in caplog.text
+
+
+def test_entry_from_a_newer_builder_says_so(site, capsys):
+    manifest = site / "_freeze/2026-01-02-reads-data/real/manifest.json"
+    record = json.loads(manifest.read_text())
+    manifest.write_text(json.dumps({**record, "format": 2, "new_part": {}}))
+    assert status_line(site, capsys).endswith(
+        ": stale: cache entry written by a newer builder (cache format 2, this one reads 1): "
+        "update the builder to use it")
 
 
 def test_status_imports_no_keras(site):
