@@ -111,8 +111,7 @@ def render_posts(published: list, config: SiteConfig, options, staging: Path,
             to_render.append(state)
     written = _parallel_map(_render_one, [(state, config, staging) for state in to_render])
     for state, files in zip(to_render, written):
-        if isinstance(files, RenderError):
-            log.error("%s", files)
+        if isinstance(files, RenderError):  # the report shows it, once
             errors.append(files)
             before = old.get(state.name)  # keep the page it had, stamped so it renders again
             if before and _link_files(before["files"], options.site_dir, staging):
@@ -135,6 +134,9 @@ def _render_one(state, config: SiteConfig, staging: Path) -> list[str] | RenderE
         paths = render.render_post(state.post, content, config, env, staging)
     except RenderError as error:
         return error
+    except Exception as error:  # a renderer bug in one post must not stop the whole build
+        return RenderError(state.post.path, f"cannot render the page: "
+                                            f"{type(error).__name__}: {error}")
     paths += assembly.copy_files(content, staging / state.post.asset_dir)
     root = staging.resolve()
     return sorted({Path(p).resolve().relative_to(root).as_posix() for p in paths})

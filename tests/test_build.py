@@ -289,9 +289,23 @@ def test_prose_quoting_an_unrecorded_result_keeps_the_old_page(site, capsys):
                                              "{{ results.test_acuracy | percent }}"))
     assert run_build(site) == 1
     err = capsys.readouterr().err
-    assert "posts/2026-01-02-scoring.md" in err and "test_acuracy" in err
+    assert "posts/2026-01-02-scoring.md:10: `results.test_acuracy` is not recorded" in err
+    assert err.count("test_acuracy") == 1  # said once, on one line
     assert page.read_text() == old_page
     assert "Scoring" in (site / "_site/index.html").read_text()
+
+
+def test_a_filter_mistake_in_prose_is_one_line_not_a_traceback(site, capsys):
+    run_build(site)
+    post = site / "posts/2026-01-02-scoring.md"
+    post.write_text(post.read_text().replace("{{ results.test_accuracy | percent }}",
+                                             "{{ results.device | accuracy_ci }}"))
+    capsys.readouterr()
+    assert run_build(site) == 1
+    err = capsys.readouterr().err
+    assert ("posts/2026-01-02-scoring.md:10: filter `accuracy_ci` failed on "
+            "`{{ results.device | accuracy_ci }}` (ValueError") in err
+    assert "Traceback" not in err and err.count("accuracy_ci` failed") == 1
 
 
 def test_serve_serves_the_site_and_rebuilds_on_change(site):
