@@ -41,7 +41,7 @@ def parse_arguments(argv: list[str] | None = None) -> argparse.Namespace:
                         help="inject each post's quick-run parameters (front matter `smoke:`, "
                              "else _config.yml's); cached apart from real runs")
     parser.add_argument("--force", nargs="?", const=True, default=False, metavar="POST",
-                        help="re-execute every post, or only POST (a file name or stem)")
+                        help="re-execute every post, or only POST (a file name, stem or slug)")
     parser.add_argument("--frozen", action="store_true",
                         help="never execute: fail naming each stale or missing post and why")
     parser.add_argument("--strict", action="store_true",
@@ -54,9 +54,11 @@ def parse_arguments(argv: list[str] | None = None) -> argparse.Namespace:
                         help="execute up to N posts side by side (default 1)")
     parser.add_argument("--timeout", type=positive_int, default=DEFAULT_CELL_TIMEOUT,
                         metavar="SECONDS", help=f"per-cell timeout (default {DEFAULT_CELL_TIMEOUT})")
-    parser.add_argument("-p", "--parameter", action="append", default=[], metavar="NAME=VALUE",
-                        help="override a parameter in every post (a Python literal, e.g. "
-                             "-p epochs=5); may repeat")
+    parser.add_argument("-p", "--parameter", action="append", default=[],
+                        metavar="[POST:]NAME=VALUE",
+                        help="override a parameter (a Python literal, e.g. -p epochs=5) in "
+                             "every post whose `parameters` cell assigns it, or only in POST "
+                             "(-p POST:epochs=5); may repeat")
     parser.add_argument("--baseurl", metavar="PATH",
                         help="override _config.yml's baseurl, e.g. /catdog-blog for a GitHub "
                              "project page")
@@ -72,19 +74,30 @@ def parse_arguments(argv: list[str] | None = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def parse_parameters(pairs: list[str]) -> dict:
-    parameters = {}
+def parse_parameters(pairs: list[str]) -> tuple[dict, dict[str, dict]]:
+    """`-p name=value` (for every post that has `name`) and `-p POST:name=value` (that post)."""
+    everywhere: dict = {}
+    per_post: dict[str, dict] = {}
     for pair in pairs:
-        name, sep, value = pair.partition("=")
-        if not sep or not name.isidentifier():
-            raise SystemExit(f"build.py: -p expects NAME=VALUE, e.g. -p epochs=5. Received: {pair!r}")
+        target, name, value = split_parameter(pair)
+        values = per_post.setdefault(target, {}) if target else everywhere
         try:
-            parameters[name] = ast.literal_eval(value)
+            values[name] = ast.literal_eval(value)
         except (ValueError, SyntaxError):
             raise SystemExit(f"build.py: -p {name}=... must be a Python literal: a number, "
                              f"True/False/None, or a quoted string such as -p data='\"x\"'. "
                              f"Received: {pair!r}") from None
-    return parameters
+    return everywhere, per_post
+
+
+def split_parameter(pair: str) -> tuple[str | None, str, str]:
+    """`POST:name=value` -> (POST as a file stem or slug, name, value); POST may be absent."""
+    left, sep, value = pair.partition("=")
+    target, colon, name = left.rpartition(":")
+    if not sep or not name.isidentifier() or (colon and not target):
+        raise SystemExit("build.py: -p expects NAME=VALUE or POST:NAME=VALUE, e.g. -p epochs=5. "
+                         f"Received: {pair!r}")
+    return (Path(target).stem if colon else None), name, value
 
 
 def make_options(args: argparse.Namespace):
@@ -93,10 +106,12 @@ def make_options(args: argparse.Namespace):
     force = args.force
     if isinstance(force, str):
         force = frozenset({Path(force).stem})
+    everywhere, per_post = parse_parameters(args.parameter)
     return BuildOptions(root=args.root, smoke=args.smoke, force=force, frozen=args.frozen,
                         strict=args.strict, check=args.check, jobs=args.jobs,
-                        cell_timeout=args.timeout, parameters=parse_parameters(args.parameter),
-                        drafts=args.drafts, settings=config_overrides(args))
+                        cell_timeout=args.timeout, parameters=everywhere,
+                        post_parameters=per_post, drafts=args.drafts,
+                        settings=config_overrides(args))
 
 
 def config_overrides(args: argparse.Namespace) -> dict[str, str]:

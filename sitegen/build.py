@@ -33,8 +33,8 @@ from sitegen.config import SiteConfig, load_config
 from sitegen.exceptions import (BuildError, CacheError, ExecutionError, Interrupted, PostError,
                                 Stopped)
 from sitegen.interrupt import StopRequest, stop_on_signals
-from sitegen.posts import Post
-from sitegen.state import BuildOptions, BuildReport, PostState, kernel_name
+from sitegen.posts import Post, parameter_names
+from sitegen.state import BuildOptions, BuildReport, PostState, kernel_name, post_names
 
 log = logging.getLogger(__name__)
 
@@ -89,18 +89,36 @@ def _post_state(post: Post, config: SiteConfig, options: BuildOptions, cache: Ca
 
 
 def injected_parameters(post: Post, config: SiteConfig, options: BuildOptions) -> dict:
-    """Front matter `parameters`, then quick-run values under --smoke, then command-line ones."""
+    """Front matter `parameters`, then quick-run values under --smoke, then command-line ones:
+    `-p name=value` only where the `parameters` cell assigns `name` (so it re-runs no other
+    post), `-p POST:name=value` in that post alone."""
     parameters = dict(post.parameters)
     if options.smoke:
         parameters.update(post.smoke or config.smoke)
-    parameters.update(options.parameters)
+    assigned = parameter_names(post.notebook)
+    parameters.update({name: value for name, value in options.parameters.items()
+                       if name in assigned})
+    for target, values in options.post_parameters.items():
+        if target in post_names(post):
+            parameters.update(values)
     return parameters
+
+
+def check_parameters(states: list[PostState], options: BuildOptions) -> None:
+    """`-p POST:name=value` must name a post; `-p name=value` that no post has is a warning."""
+    unknown = sorted(set(options.post_parameters)
+                     - set().union(*(post_names(s.post) for s in states)))
+    if unknown:
+        raise BuildError(None, f"-p: no post named {', '.join(unknown)}; posts are: "
+                               + ", ".join(sorted(state.name for state in states)))
+    for name in sorted(options.parameters):
+        if not any(name in parameter_names(state.post.notebook) for state in states):
+            log.warning("-p %s: no post's `parameters` cell assigns %s; nothing injected", name,
+                        name)
 
 
 def warn_unknown_parameters(state: PostState) -> None:
     """An override of a name the `parameters` cell does not assign is likely a typo."""
-    from sitegen.execute import parameter_names
-
     unknown = sorted(set(state.parameters) - parameter_names(state.post.notebook))
     if unknown:
         log.warning("%s: %s not assigned in its `parameters` cell; injected anyway.",
@@ -110,7 +128,7 @@ def warn_unknown_parameters(state: PostState) -> None:
 def check_force(states: list[PostState], options: BuildOptions) -> None:
     """`--force POST` must name a post: a typo would otherwise re-run nothing, silently."""
     if isinstance(options.force, frozenset):
-        unknown = sorted(options.force - {state.name for state in states})
+        unknown = sorted(options.force - set().union(*(post_names(s.post) for s in states)))
         if unknown:
             raise BuildError(None, f"--force: no post named {', '.join(unknown)}; posts are: "
                                    + ", ".join(sorted(state.name for state in states)))
@@ -138,7 +156,7 @@ def _shown(path: Path, root: Path) -> str:
 
 
 def needs_run(state: PostState, options: BuildOptions) -> bool:
-    if options.force is True or (options.force and state.name in options.force):
+    if options.force is True or (options.force and options.force & post_names(state.post)):
         return True
     return state.entry is None or bool(state.staleness.reasons)
 
@@ -362,6 +380,7 @@ def build(options: BuildOptions, progress_factory=None,
         report.posts = len(states) + len(report.errors)
         stop.check("while reading the posts")
         check_force(states, options)
+        check_parameters(states, options)
         execute_stale(states, options, report, progress_factory, stop)
         write_site(config, states, options, report, stop)
         if options.check:  # the site is out: a stop request now changes nothing

@@ -29,6 +29,7 @@ from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernel
 from nbconvert.filters import strip_ansi
 
 from sitegen.exceptions import ExecutionError, Stopped
+from sitegen.posts import parameter_names  # noqa: F401 (where it was)
 from sitegen.state import DEFAULT_CELL_TIMEOUT, DEFAULT_KERNEL
 
 log = logging.getLogger(__name__)
@@ -66,20 +67,6 @@ def inject_parameters(notebook: nbformat.NotebookNode, parameters: Mapping[str, 
     )
     notebook.cells.insert(index, cell)
     return notebook
-
-
-def parameter_names(notebook: nbformat.NotebookNode) -> set[str]:
-    """The names the post's `parameters` cell assigns: the ones an override can change."""
-    names: set[str] = set()
-    for cell in notebook.cells:
-        if cell.cell_type == "code" and "parameters" in _tags(cell):
-            try:
-                tree = ast.parse(cell.source)
-            except SyntaxError:
-                continue  # the run itself will report it, with the cell
-            names |= {target.id for node in ast.walk(tree) if isinstance(node, ast.Assign)
-                      for target in node.targets if isinstance(target, ast.Name)}
-    return names
 
 
 def execute_notebook(

@@ -7,6 +7,7 @@ would otherwise keep the non-`jupyter` keys as a leading raw cell, which is not 
 
 from __future__ import annotations
 
+import ast
 import contextlib
 import datetime
 import logging
@@ -263,6 +264,20 @@ def read_notebook(meta: dict, body: str, path: Path) -> nbformat.NotebookNode:
             and not notebook.cells[0].source.strip():
         notebook.cells.pop(0)
     return notebook
+
+
+def parameter_names(notebook: nbformat.NotebookNode) -> set[str]:
+    """The names the post's `parameters` cell assigns: the ones an override can change."""
+    names: set[str] = set()
+    for cell in notebook.cells:
+        if cell.cell_type == "code" and "parameters" in cell.metadata.get("tags", []):
+            try:
+                tree = ast.parse(cell.source)
+            except SyntaxError:
+                continue  # the run itself will report it, with the cell
+            names |= {target.id for node in ast.walk(tree) if isinstance(node, ast.Assign)
+                      for target in node.targets if isinstance(target, ast.Name)}
+    return names
 
 
 @contextlib.contextmanager

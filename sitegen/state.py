@@ -31,19 +31,25 @@ def kernel_name(notebook: nbformat.NotebookNode) -> str:
     return str(name) if isinstance(name, str) and name.strip() else DEFAULT_KERNEL
 
 
+def post_names(post: Post) -> set[str]:
+    """What a post answers to on the command line: its file stem, or its slug alone."""
+    return {post.path.stem, post.slug}
+
+
 @dataclass
 class BuildOptions:
     """Every choice a build makes; `build.py`'s flags map onto these one to one."""
 
     root: Path = Path(".")
     smoke: bool = False  # inject quick-run parameters; cached apart from real runs
-    force: bool | frozenset[str] = False  # True, or the post names (file stems) to re-run
+    force: bool | frozenset[str] = False  # True, or the posts (stems or slugs) to re-run
     frozen: bool = False  # never execute; fail naming every stale or missing post
     strict: bool = False  # an environment difference makes a post stale, not just a warning
     check: bool = False  # check expectations, links and images in the built site
     jobs: int = 1
     cell_timeout: int = DEFAULT_CELL_TIMEOUT
-    parameters: dict[str, Any] = field(default_factory=dict)  # overrides for every post
+    parameters: dict[str, Any] = field(default_factory=dict)  # for posts that have them
+    post_parameters: dict[str, dict[str, Any]] = field(default_factory=dict)  # by post name
     drafts: bool = False
     settings: dict[str, Any] = field(default_factory=dict)  # _config.yml values set by flags
 

@@ -377,9 +377,36 @@ def test_force_names_a_post_that_does_not_exist(site, capsys):
     assert "--force: no post named nosuch; posts are: 2026-01-02-scoring" in capsys.readouterr().err
 
 
-def test_an_override_the_parameters_cell_does_not_assign_is_warned_about(site, caplog):
+def test_an_override_no_parameters_cell_assigns_is_warned_about(site, caplog):
     run_build(site, "-p", "acuracy=0.9")
-    assert "acuracy not assigned in its `parameters` cell" in caplog.text
+    assert "-p acuracy: no post's `parameters` cell assigns acuracy" in caplog.text
+
+
+def test_a_parameter_reruns_only_the_posts_that_have_it(tmp_path, capsys):
+    other = SCORING_POST.replace("accuracy = 0.75", "score = 0.75").replace("[0, accuracy]", "[0, score]")
+    other = other.replace("test_accuracy=accuracy, device=\"CPU\", quick=accuracy < 0.5",
+                          "test_accuracy=score, device=\"CPU\"")
+    site = write_site(tmp_path, {"2026-01-02-has-it.md": SCORING_POST,
+                                 "2026-01-03-has-not.md": other})
+    run_build(site)
+    capsys.readouterr()
+    assert run_build(site, "-p", "accuracy=0.5") == 0
+    assert "1 executed, 1 from cache" in capsys.readouterr().out
+    assert "50.0%" in (site / "_site/2026/01/02/has-it.html").read_text()
+
+
+def test_a_parameter_for_one_post_and_force_by_slug(tmp_path, capsys):
+    posts = {f"2026-01-0{day}-post-{day}.md": SCORING_POST for day in (2, 3)}
+    site = write_site(tmp_path, posts)
+    run_build(site)
+    capsys.readouterr()
+    assert run_build(site, "-p", "post-3:accuracy=0.5") == 0
+    assert "1 executed, 1 from cache" in capsys.readouterr().out
+    assert "50.0%" in (site / "_site/2026/01/03/post-3.html").read_text()
+    assert run_build(site, "--force", "post-2", "-p", "post-3:accuracy=0.5") == 0  # a slug
+    assert "1 executed, 1 from cache" in capsys.readouterr().out
+    assert run_build(site, "-p", "nosuch:accuracy=0.5") == 1
+    assert "-p: no post named nosuch" in capsys.readouterr().err
 
 
 def test_a_parameter_that_is_not_a_literal_is_refused(site):
