@@ -37,9 +37,10 @@ def parse_arguments(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--status", action="store_true",
                         help="print one line per post (fresh, never run, failed, stale: why) "
                              "without executing anything")
-    parser.add_argument("--smoke", action="store_true",
-                        help="inject each post's quick-run parameters (front matter `smoke:`, "
-                             "else _config.yml's); cached apart from real runs")
+    parser.add_argument("--smoke", nargs="?", const=True, default=False, metavar="POST",
+                        help="quick runs: inject each post's quick-run parameters (front matter "
+                             "`smoke:`, else _config.yml's), cached apart from real runs; with "
+                             "POST, run only that post quickly and show the others' real runs")
     parser.add_argument("--force", nargs="?", const=True, default=False, metavar="POST",
                         help="re-execute every post, or only POST (a file name, stem or slug)")
     parser.add_argument("--frozen", action="store_true",
@@ -103,11 +104,10 @@ def split_parameter(pair: str) -> tuple[str | None, str, str]:
 def make_options(args: argparse.Namespace):
     from sitegen.state import BuildOptions
 
-    force = args.force
-    if isinstance(force, str):
-        force = frozenset({Path(force).stem})
+    force, smoke = (frozenset({Path(value).stem}) if isinstance(value, str) else value
+                    for value in (args.force, args.smoke))
     everywhere, per_post = parse_parameters(args.parameter)
-    return BuildOptions(root=args.root, smoke=args.smoke, force=force, frozen=args.frozen,
+    return BuildOptions(root=args.root, smoke=smoke, force=force, frozen=args.frozen,
                         strict=args.strict, check=args.check, jobs=args.jobs,
                         cell_timeout=args.timeout, parameters=everywhere,
                         post_parameters=per_post, drafts=args.drafts,

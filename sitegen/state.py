@@ -41,7 +41,7 @@ class BuildOptions:
     """Every choice a build makes; `build.py`'s flags map onto these one to one."""
 
     root: Path = Path(".")
-    smoke: bool = False  # inject quick-run parameters; cached apart from real runs
+    smoke: bool | frozenset[str] = False  # quick runs: True, or only these posts (stems or slugs)
     force: bool | frozenset[str] = False  # True, or the posts (stems or slugs) to re-run
     frozen: bool = False  # never execute; fail naming every stale or missing post
     strict: bool = False  # an environment difference makes a post stale, not just a warning
@@ -56,6 +56,12 @@ class BuildOptions:
     @property
     def mode(self) -> str:
         return "smoke" if self.smoke else "real"
+
+    def mode_for(self, post: Post) -> str:
+        """`smoke` for the posts this build runs quickly, `real` for the others."""
+        if isinstance(self.smoke, frozenset):
+            return "smoke" if self.smoke & post_names(post) else "real"
+        return self.mode
 
     @property
     def site_dir(self) -> Path:
@@ -80,6 +86,7 @@ class PostState:
     entry: Entry | None
     staleness: Staleness
     failure: dict[str, Any] | None
+    mode: str = "real"  # the entry this build uses and writes: `real`, or `smoke` (quick)
 
     @property
     def name(self) -> str:
@@ -110,6 +117,7 @@ class BuildReport:
     from_cache: list[str] = field(default_factory=list)
     errors: list[BuildError] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)  # from --check
+    skipped: list[str] = field(default_factory=list)  # checks a quick run cannot pass
     seconds: float = 0.0
 
     @property
@@ -127,6 +135,8 @@ class BuildReport:
                 f"in {self.seconds:.2f} s")
         if self.problems:
             text += f"; {len(self.problems)} check problems"
+        if self.skipped:
+            text += f"; {len(self.skipped)} checks skipped (quick runs)"
         return text
 
     def show(self, out: TextIO | None = None, err: TextIO | None = None) -> None:
@@ -139,4 +149,6 @@ class BuildReport:
             error.show(err)
         for problem in self.problems:
             print(f"CHECK {problem}", file=err)
+        for skipped in self.skipped:
+            print(f"SKIPPED {skipped}", file=err)
         print(self.summary(), file=out or sys.stdout)

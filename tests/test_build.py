@@ -164,6 +164,36 @@ def test_smoke_runs_are_cached_apart_and_bannered(site):
     assert "Quick run" in page and "10.0%" in page
 
 
+def test_a_real_build_never_publishes_a_quick_runs_page(site, capsys):
+    run_build(site)
+    run_build(site, "--smoke")  # _site/ now holds the quick run's page
+    post = site / "posts/2026-01-02-scoring.md"
+    post.write_text(post.read_text().replace("{{ results.test_accuracy | percent }}",
+                                             "{{ results.test_acuracy | percent }}"))
+    assert run_build(site) == 1  # today's prose cannot render: the real run's page stays
+    page = (site / "_site/2026/01/02/scoring.html").read_text()
+    assert "The score is 75.0%" in page and "Quick run" not in page
+    assert "75.0%" in (site / "_site/index.html").read_text()
+
+
+def test_smoke_one_post_runs_it_alone_and_shows_the_others_real_runs(tmp_path, capsys):
+    site = write_site(tmp_path, {f"2026-01-0{day}-post-{day}.md": SCORING_POST for day in (2, 3)})
+    run_build(site)
+    capsys.readouterr()
+    assert run_build(site, "--smoke", "post-2") == 0
+    assert "1 executed, 1 from cache" in capsys.readouterr().out
+    assert "Quick run" in (site / "_site/2026/01/02/post-2.html").read_text()
+    assert "Quick run" not in (site / "_site/2026/01/03/post-3.html").read_text()
+
+
+def test_smoke_check_skips_thresholds_and_says_so(site, capsys):
+    assert run_build(site, "--smoke", "--check") == 0  # 10% is below `>= 0.5`: not checked
+    captured = capsys.readouterr()
+    assert ("SKIPPED posts/2026-01-02-scoring.md: expect: test_accuracy >= 0.5 (a quick run's "
+            "numbers are not checked)") in captured.err.replace(str(site) + "/", "")
+    assert "1 checks skipped (quick runs)" in captured.out
+
+
 def test_check_lists_unmet_expectations(site, capsys):
     assert run_build(site, "--check", "-p", "accuracy=0.25") == 1
     assert "test_accuracy" in capsys.readouterr().err
