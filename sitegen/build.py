@@ -38,6 +38,9 @@ from sitegen.state import BuildOptions, BuildReport, PostState, kernel_name, pos
 
 log = logging.getLogger(__name__)
 
+POST_DIR_ENV = "CATDOG_POST_DIR"  # the kernel's: the absolute folder of the post's .md file
+LAUNCH_DIR_ENV = "CATDOG_LAUNCH_DIR"  # the kernel's: the folder build.py was launched from
+CATDOG_DATA_VARIABLES = ("CATDOG_DATA", "CATDOG_MORE_DATA", "CATDOG_SCENES")  # always paths
 STOP_WAIT_S = 30  # after a stop request, how long to wait for running posts to shut down
 POLL_S = 0.2  # how often the main thread looks for a stop request while posts run
 
@@ -167,13 +170,15 @@ def needs_run(state: PostState, options: BuildOptions) -> bool:
 
 
 def execute_stale(states: list[PostState], options: BuildOptions, report: BuildReport,
-                  progress_factory=None, stop: StopRequest | None = None) -> None:
+                  progress_factory=None, stop: StopRequest | None = None,
+                  config: SiteConfig | None = None) -> None:
     """Runs every post that needs it (side by side with --jobs), storing each good result.
 
     Workers only run posts and return what happened; this thread alone stores entries and
     updates `states` and `report`. Once `stop` is set, no post starts, the running ones stop
     their kernels, nothing more is stored, and Interrupted says where each post was.
     """
+    config = config or load_config(options.root, options.settings)
     to_run = [state for state in states if needs_run(state, options)]
     if options.frozen and to_run:
         raise CacheError(None, "--frozen, but these posts would have to run:\n" + "\n".join(
@@ -184,7 +189,7 @@ def execute_stale(states: list[PostState], options: BuildOptions, report: BuildR
         for note in state.staleness.notes[:1] if state.staleness.missing else []:
             log.info("%s: %s", state.post.path, note)
     for state in list(to_run):
-        if (error := missing_data_error(state)) is not None:
+        if (error := missing_data_error(state, options)) is not None:
             report.errors.append(error)
             to_run.remove(state)
     for state in to_run:
@@ -195,7 +200,8 @@ def execute_stale(states: list[PostState], options: BuildOptions, report: BuildR
     try:
         with ThreadPoolExecutor(max_workers=max(1, options.jobs)) as pool:
             try:
-                running = [pool.submit(run_post, state, options, halt, progress)
+                running = [pool.submit(run_post, state, options,
+                                       kernel_environment(state.post, config), halt, progress)
                            for state in to_run]
                 for outcome in _outcomes_until_stopped(running, stop, halt, options.root,
                                                        progress):
@@ -209,7 +215,7 @@ def execute_stale(states: list[PostState], options: BuildOptions, report: BuildR
     report.from_cache += [s.name for s in states if s not in to_run and s.entry is not None]
 
 
-def missing_data_error(state: PostState) -> BuildError | None:
+def missing_data_error(state: PostState, options: BuildOptions) -> BuildError | None:
     """A post about to re-run the same code on data this machine lacks fails now, not in cell 3.
 
     Data with a URL is left to the post, which downloads it; local-only data stops the run
@@ -224,10 +230,16 @@ def missing_data_error(state: PostState) -> BuildError | None:
     local_only = [source for source in state.staleness.missing if not source.url]
     if not (unchanged_code and local_only):
         return None
-    lines = [f"  {source.describe()} ({source.files} files, {source.bytes:,} bytes): "
-             f"{source.how_to_supply()}" for source in local_only]
+    root = options.root
+    lines = [f"  {source.describe()} ({source.files} files, {source.bytes:,} bytes): looked for "
+             + ", ".join(what if what.endswith(f"={path}") else f"{what} ({path})"
+                         for what, path in source.places(root))
+             + f"; {source.how_to_supply(root)}" for source in local_only]
     return BuildError(state.post.path, "cannot run: the data it read is not on this machine:\n"
-                      + "\n".join(lines) + "\nIts committed results stay published.")
+                      + "\n".join(lines) + f"\nThe post would run in an empty folder of its own "
+                      f"under {(options.freeze_dir / state.name).resolve()}; "
+                      f"relative paths in variables are resolved from {Path.cwd()}. "
+                      "Its committed results stay published.")
 
 
 def _outcomes_until_stopped(running: list[Future], stop: StopRequest, halt: threading.Event,
@@ -268,8 +280,8 @@ class RunOutcome:
     error: BuildError | None = None
 
 
-def run_post(state: PostState, options: BuildOptions, halt: threading.Event,
-             progress) -> RunOutcome:
+def run_post(state: PostState, options: BuildOptions, env: dict[str, str],
+             halt: threading.Event, progress) -> RunOutcome:
     """Runs one post in its own kernel and working directory; changes no shared state."""
     from sitegen.execute import execute_notebook, inject_parameters  # starts no kernel yet
 
@@ -281,7 +293,7 @@ def run_post(state: PostState, options: BuildOptions, halt: threading.Event,
         outcome.execution = execute_notebook(
             inject_parameters(state.post.notebook, state.parameters),
             path=state.post.path, workdir=workdir, kernel_name=state.kernel,
-            cell_timeout=options.cell_timeout, env=kernel_environment(options), stop=halt,
+            cell_timeout=options.cell_timeout, env=env, stop=halt,
             on_cell=(lambda k, n: progress.cell_started(state.name, k, n)) if progress else None,
         )
     except (ExecutionError, Stopped) as error:
@@ -314,18 +326,31 @@ def record_outcome(outcome: RunOutcome, options: BuildOptions, report: BuildRepo
             progress.post_finished(state.name, ok=outcome.error is None)
 
 
-def kernel_environment(options: BuildOptions) -> dict[str, str]:
-    """Variables the kernel needs: catdog's data variables made absolute when relative (kernels
-    run in their own folders), and TensorFlow's C++ start-up logging off (it would land in the
-    first cell's output)."""
-    from catdog import data as catdog_data  # only when posts run: it imports NumPy
-
-    env = {"TF_CPP_MIN_LOG_LEVEL": os.environ.get("TF_CPP_MIN_LOG_LEVEL", "3")}  # C++ log noise
-    for name in (catdog_data.DATA_ENV, catdog_data.MORE_DATA_ENV, catdog_data.SCENES_ENV):
+def kernel_environment(post: Post, config: SiteConfig) -> dict[str, str]:
+    """Variables the kernel needs. The kernel runs in an empty folder of its own, so it is told
+    where the post is (`CATDOG_POST_DIR`) and where build.py was launched
+    (`CATDOG_LAUNCH_DIR`), which catdog resolves relative paths from; every `CATDOG_*`
+    variable, and each one the post or `_config.yml` lists in `path_variables`, holding a
+    relative path is made absolute as the author's shell meant it. TensorFlow's C++ start-up
+    logging is off (it would land in the first cell's output). None of this is in the cache
+    key: these are paths of this machine."""
+    env = {"TF_CPP_MIN_LOG_LEVEL": os.environ.get("TF_CPP_MIN_LOG_LEVEL", "3"),  # C++ log noise
+           POST_DIR_ENV: str(post.path.parent.resolve()), LAUNCH_DIR_ENV: str(Path.cwd())}
+    names = {name for name in os.environ if name.startswith("CATDOG_")}
+    for name in sorted((names | set(config.path_variables) | set(post.path_variables)) - set(env)):
         value = os.environ.get(name)
-        if value and "://" not in value:
+        if value and is_path(value, always=name in CATDOG_DATA_VARIABLES):
             env[name] = str(Path(value).expanduser().resolve())
     return env
+
+
+def is_path(value: str, always: bool = False) -> bool:
+    """A value that names a file or folder (not a URL, a number or a word): `../photos`,
+    `~/x.zip`, `photos` when it exists here. `always`: any value but a URL."""
+    if "://" in value:
+        return False
+    return (always or value.startswith(("~", ".")) or "/" in value or os.sep in value
+            or Path(value).exists())
 
 
 # --- writing -------------------------------------------------------------------------------
@@ -396,7 +421,7 @@ def build(options: BuildOptions, progress_factory=None,
         stop.check("while reading the posts")
         check_force(states, options)
         check_parameters(states, options)
-        execute_stale(states, options, report, progress_factory, stop)
+        execute_stale(states, options, report, progress_factory, stop, config)
         write_site(config, states, options, report, stop)
         if options.check:  # the site is out: a stop request now changes nothing
             check(config, states, options, report)

@@ -111,8 +111,9 @@ def execute_notebook(
         except Exception as error:
             if stop.is_set():
                 raise Stopped(path, cell=tracker.number, cells=len(tracker.code_cells)) from None
-            raise _execution_error(path, tracker, error, kernel_name, cell_timeout,
-                                   kernel_log) from None
+            raise _with_where_it_ran(_execution_error(path, tracker, error, kernel_name,
+                                                      cell_timeout, kernel_log),
+                                     env or {}) from None
         finally:
             # nbclient registers this before starting the kernel and unregisters it only once
             # the kernel started; a kernel that failed to start would leave it to fail at exit.
@@ -270,6 +271,20 @@ def _execution_error(path: Path, tracker: _CellTracker, error: Exception, kernel
                               + kernel_log.read_text()[-500:], cell=0,
                               ename=type(error).__name__, evalue=str(error))
     raise error
+
+
+NOT_FOUND = {"FileNotFoundError", "NotADirectoryError", "IsADirectoryError"}
+
+
+def _with_where_it_ran(error: ExecutionError, env: Mapping[str, str]) -> ExecutionError:
+    """A file the post did not find: say where it ran, and where relative paths are looked for."""
+    if error.ename in NOT_FOUND:
+        error.message += (
+            " (the post runs in an empty folder of its own, so a relative path in plain Python "
+            "is looked for there; catdog looks for relative paths from the post's folder, "
+            f"CATDOG_POST_DIR={env.get('CATDOG_POST_DIR', '?')}, and from where build.py was "
+            f"launched, CATDOG_LAUNCH_DIR={env.get('CATDOG_LAUNCH_DIR', '?')})")
+    return error
 
 
 def _cell_error(path: Path, tracker: _CellTracker, error: CellExecutionError):

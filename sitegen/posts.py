@@ -33,7 +33,7 @@ log = logging.getLogger(__name__)
 FRONT_MATTER = re.compile(r"\A---[ \t]*\r?\n(.*?\r?\n)?---[ \t]*(\r?\n|\Z)", re.DOTALL)
 DATED_NAME = re.compile(r"^(\d{4})-(\d{2})-(\d{2})-(.+)$")
 KNOWN_KEYS = {"title", "date", "tags", "description", "layout", "draft", "expect", "smoke",
-              "parameters", "slug", "permalink", "jupyter"}
+              "parameters", "slug", "permalink", "jupyter", "path_variables"}
 
 
 class FrontMatterLoader(yaml.SafeLoader):
@@ -64,6 +64,7 @@ class Post:
     notebook: nbformat.NotebookNode
     url: str
     output_path: str
+    path_variables: tuple[str, ...] = ()  # environment variables that hold paths
 
     @property
     def asset_dir(self) -> str:
@@ -88,6 +89,7 @@ def read_post(path: str | Path, site: SiteConfig) -> Post:
         expect=read_expect(meta, path, lines), smoke=read_mapping(meta, "smoke", path, lines),
         parameters=read_mapping(meta, "parameters", path, lines), front_matter=meta,
         notebook=read_notebook(meta, body, path), url=url, output_path=output_path_for(url),
+        path_variables=read_variable_names(meta, path, lines),
     )
 
 
@@ -236,6 +238,19 @@ def read_mapping(meta: dict, key: str, path: Path, lines: dict[str, int]) -> dic
         raise PostError(path, f"`{key}` must be a mapping like `{example}`. "
                               f"Received: {value!r}", line=lines.get(key, 1))
     return dict(value)
+
+
+def read_variable_names(meta: dict, path: Path, lines: dict[str, int]) -> tuple[str, ...]:
+    """`path_variables: [MY_PHOTOS]`: environment variables whose relative paths the build
+    makes absolute for the kernel."""
+    names = meta.get("path_variables") or []
+    names = [names] if isinstance(names, str) else names
+    if not isinstance(names, list) or not all(isinstance(n, str) and n.isidentifier()
+                                              for n in names):
+        raise PostError(path, "`path_variables` must list environment variable names, e.g. "
+                              f"[MY_PHOTOS]. Received: {names!r}",
+                        line=lines.get("path_variables", 1))
+    return tuple(names)
 
 
 def read_expect(meta: dict, path: Path, lines: dict[str, int]) -> dict:
