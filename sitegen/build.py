@@ -41,6 +41,7 @@ log = logging.getLogger(__name__)
 POST_DIR_ENV = "CATDOG_POST_DIR"  # the kernel's: the absolute folder of the post's .md file
 LAUNCH_DIR_ENV = "CATDOG_LAUNCH_DIR"  # the kernel's: the folder build.py was launched from
 CATDOG_DATA_VARIABLES = ("CATDOG_DATA", "CATDOG_MORE_DATA", "CATDOG_SCENES")  # always paths
+ASSETS = "assets"  # the author's static files, published as _site/assets/
 STOP_WAIT_S = 30  # after a stop request, how long to wait for running posts to shut down
 POLL_S = 0.2  # how often the main thread looks for a stop request while posts run
 
@@ -373,12 +374,27 @@ def write_site(config: SiteConfig, states: list[PostState], options: BuildOption
         env = render.make_environment(config.templates_dir)
         pages = incremental.render_posts(published, config, options, staging, report.errors)
         feeds.render_listings(pages, config, env, staging)
+        copy_assets(options.root / ASSETS, staging / ASSETS)
         if stop is not None:
             stop.check("while writing the site")
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
     swap_directory(staging, options.site_dir)
+
+
+def copy_assets(source: Path, target: Path) -> None:
+    """The author's static files (`assets/`: photos, diagrams used in prose) as they are,
+    hard-linked where the file system allows (a folder of photos is copied in no time)."""
+    if source.is_dir():
+        shutil.copytree(source, target, copy_function=_link_or_copy)
+
+
+def _link_or_copy(source: str, target: str) -> None:
+    try:
+        os.link(source, target)
+    except OSError:
+        shutil.copy2(source, target)
 
 
 def check(config: SiteConfig, states: list[PostState], options: BuildOptions,
@@ -400,7 +416,9 @@ def check(config: SiteConfig, states: list[PostState], options: BuildOptions,
             report.skipped.append(f"{state.post.path}: expect: " + ", ".join(
                 f"{name} {condition}" for name, condition in sorted(state.post.expect.items())
                 if name in values) + " (a quick run's numbers are not checked)")
-    report.problems += checks.check_site(options.site_dir, config.baseurl)
+    pages = {state.post.output_path: f"{state.post.path} ({state.post.output_path})"
+             for state in states}
+    report.problems += checks.check_site(options.site_dir, config.baseurl, pages)
 
 
 # --- the build -----------------------------------------------------------------------------

@@ -22,7 +22,7 @@ from sitegen.livereload import LiveReloadMixin, Reloader
 
 log = logging.getLogger(__name__)
 
-WATCHED = ("posts", "templates", "catdog", "_config.yml")
+WATCHED = ("posts", "templates", "catdog", "assets", "_config.yml")
 
 
 def source_times(root: Path) -> dict[str, int]:

@@ -194,6 +194,27 @@ def test_smoke_check_skips_thresholds_and_says_so(site, capsys):
     assert "1 checks skipped (quick runs)" in captured.out
 
 
+def test_assets_are_published_and_a_missing_one_is_named_with_its_post(tmp_path, capsys):
+    site = write_site(tmp_path, {"2026-01-02-trip.md": "---\ntitle: Trip\n---\n\n"
+                                 "![A glacier]({{ site.baseurl }}/assets/glacier.jpg)\n"})
+    (site / "assets").mkdir()
+    (site / "assets/glacier.jpg").write_bytes(b"not really a jpeg")
+    assert run_build(site, "--check") == 0
+    assert (site / "_site/assets/glacier.jpg").read_bytes() == b"not really a jpeg"
+    (site / "assets/glacier.jpg").unlink()
+    capsys.readouterr()
+    assert run_build(site, "--check") == 1
+    assert ("posts/2026-01-02-trip.md (2026/01/02/trip.html): missing image "
+            "/assets/glacier.jpg") in capsys.readouterr().err
+
+
+def test_a_draft_built_with_drafts_says_it_is_a_draft(tmp_path):
+    site = write_site(tmp_path, {"2026-01-02-wip.md": "---\ntitle: WIP\ndraft: true\n---\n\nSoon.\n"})
+    assert run_build(site) == 0 and not (site / "_site/2026/01/02/wip.html").exists()
+    assert run_build(site, "--drafts") == 0
+    assert 'class="banner draft"' in (site / "_site/2026/01/02/wip.html").read_text()
+
+
 def test_check_lists_unmet_expectations(site, capsys):
     assert run_build(site, "--check", "-p", "accuracy=0.25") == 1
     assert "test_accuracy" in capsys.readouterr().err
