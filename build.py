@@ -6,6 +6,7 @@
     python build.py --smoke         quick runs: tiny synthetic data, one epoch, no downloads
     python build.py --frozen --check  never execute; check the committed results (CI)
     python build.py --serve         preview on http://localhost:8000, rebuilding on change
+    python build.py new "Title"     write posts/<today>-<slug>.md from a template that runs as is
 
 Everything else lives in sitegen/; this file parses arguments, sets up logging and turns the
 builder's errors into one clear line and an exit code.
@@ -16,6 +17,7 @@ from __future__ import annotations
 import argparse
 import ast
 import logging
+import os
 import sys
 from pathlib import Path
 
@@ -120,7 +122,35 @@ def config_overrides(args: argparse.Namespace) -> dict[str, str]:
             if value is not None}
 
 
+def new_post(argv: list[str]) -> int:
+    """`build.py new "Title" [--date YYYY-MM-DD]`: a new post that runs as it is."""
+    import datetime
+
+    from sitegen.exceptions import BuildError
+    from sitegen.newpost import new_post as write_post
+
+    parser = argparse.ArgumentParser(prog="build.py new", description=new_post.__doc__)
+    parser.add_argument("title", help="the post's title, e.g. \"Cats: a first look\"")
+    parser.add_argument("--date", type=datetime.date.fromisoformat, default=None,
+                        help="YYYY-MM-DD for the file name (default: today)")
+    parser.add_argument("--root", type=Path, default=ROOT, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    try:
+        path = write_post(args.root / "posts", args.title, args.date)
+    except BuildError as error:
+        error.show()
+        return error.exit_code
+    slug = path.stem[len("YYYY-MM-DD-"):]
+    print(f"Wrote {os.path.relpath(path)}\nTry it (a quick run, about a minute): "
+          f"python build.py --smoke {slug}\nThen point `photos` at your own and run it for "
+          f"real: python build.py --force {slug}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["new"]:
+        return new_post(argv[1:])
     args = parse_arguments(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(levelname)s: %(message)s")

@@ -463,3 +463,17 @@ def test_a_parameter_for_one_post_and_force_by_slug(tmp_path, capsys):
 def test_a_parameter_that_is_not_a_literal_is_refused(site):
     with pytest.raises(SystemExit, match="must be a Python literal"):
         run_build(site, "-p", "accuracy=x=y")
+
+
+@pytest.mark.slow
+def test_a_new_post_runs_as_it_is_under_smoke(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras"))  # the kernel inherits it
+    site = write_site(tmp_path, {})
+    assert build.main(["new", "Cats: a first look", "--date", "2026-01-02", "--root", str(site)]) == 0
+    assert "--smoke cats-a-first-look" in capsys.readouterr().out
+    assert run_build(site, "--smoke", "cats-a-first-look", "--check") == 0
+    page = parse_page(site / "_site/2026/01/02/cats-a-first-look.html")
+    assert "Cats: a first look" in "".join(page.text) and len(page.images) >= 2
+    assert "SKIPPED" in capsys.readouterr().err  # the quick run's threshold is not checked
+    assert build.main(["new", "Cats: a first look", "--date", "2026-01-02", "--root", str(site)]) == 1
+    assert "already exists" in capsys.readouterr().err
