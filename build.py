@@ -35,6 +35,8 @@ def parse_arguments(argv: list[str] | None = None) -> argparse.Namespace:
     from sitegen.state import DEFAULT_CELL_TIMEOUT
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                     epilog='A new post: python build.py new "Title" (see '
+                                            'python build.py new --help)',
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--status", action="store_true",
                         help="print one line per post (fresh, never run, failed, stale: why) "
@@ -129,7 +131,9 @@ def new_post(argv: list[str]) -> int:
     from sitegen.exceptions import BuildError
     from sitegen.newpost import new_post as write_post
 
-    parser = argparse.ArgumentParser(prog="build.py new", description=new_post.__doc__)
+    parser = argparse.ArgumentParser(
+        prog="build.py new", description="Write posts/<date>-<slug>.md from a small template "
+                                         "that runs as it is (try it with --smoke SLUG).")
     parser.add_argument("title", help="the post's title, e.g. \"Cats: a first look\"")
     parser.add_argument("--date", type=datetime.date.fromisoformat, default=None,
                         help="YYYY-MM-DD for the file name (default: today)")

@@ -309,9 +309,9 @@ def parameter_names(notebook: nbformat.NotebookNode) -> set[str]:
 
 
 def python_fences(body: str) -> str:
-    """The body with every top-level ```` ```py ```` (and ```` ```python3 ````, ```` ```ipython ````...)
-    fence written ```` ```python ````: jupytext makes code cells of that name only, and
-    authors write any of them. Fences are found by markdown-it, so a fence quoted
+    """The body with every top-level ```` ```py ```` fence (and ```` ```python3 ````,
+    ```` ```ipython ````...) written ```` ```python ````: jupytext makes code cells of that
+    name only, and authors write any of them. Fences are found by markdown-it, so a fence quoted
     inside another one (a ```` ````markdown ```` example) is left alone."""
     if not PYTHON_FENCE.search(body):
         return body

@@ -434,7 +434,8 @@ def test_an_override_no_parameters_cell_assigns_is_warned_about(site, caplog):
 
 
 def test_a_parameter_reruns_only_the_posts_that_have_it(tmp_path, capsys):
-    other = SCORING_POST.replace("accuracy = 0.75", "score = 0.75").replace("[0, accuracy]", "[0, score]")
+    other = (SCORING_POST.replace("accuracy = 0.75", "score = 0.75")
+             .replace("[0, accuracy]", "[0, score]"))
     other = other.replace("test_accuracy=accuracy, device=\"CPU\", quick=accuracy < 0.5",
                           "test_accuracy=score, device=\"CPU\"")
     site = write_site(tmp_path, {"2026-01-02-has-it.md": SCORING_POST,
@@ -469,11 +470,12 @@ def test_a_parameter_that_is_not_a_literal_is_refused(site):
 def test_a_new_post_runs_as_it_is_under_smoke(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras"))  # the kernel inherits it
     site = write_site(tmp_path, {})
-    assert build.main(["new", "Cats: a first look", "--date", "2026-01-02", "--root", str(site)]) == 0
+    new = ["new", "Cats: a first look", "--date", "2026-01-02", "--root", str(site)]
+    assert build.main(new) == 0
     assert "--smoke cats-a-first-look" in capsys.readouterr().out
     assert run_build(site, "--smoke", "cats-a-first-look", "--check") == 0
     page = parse_page(site / "_site/2026/01/02/cats-a-first-look.html")
     assert "Cats: a first look" in "".join(page.text) and len(page.images) >= 2
     assert "SKIPPED" in capsys.readouterr().err  # the quick run's threshold is not checked
-    assert build.main(["new", "Cats: a first look", "--date", "2026-01-02", "--root", str(site)]) == 1
+    assert build.main(new) == 1
     assert "already exists" in capsys.readouterr().err
