@@ -6,6 +6,7 @@
     python build.py --smoke         quick runs: tiny synthetic data, one epoch, no downloads
     python build.py --frozen --check  never execute; check the committed results (CI)
     python build.py --serve         preview on http://localhost:8000, rebuilding on change
+    python build.py new "Title"     write posts/<today>-<slug>.md from a template that runs as is
 
 Everything else lives in sitegen/; this file parses arguments, sets up logging and turns the
 builder's errors into one clear line and an exit code.
@@ -16,6 +17,7 @@ from __future__ import annotations
 import argparse
 import ast
 import logging
+import os
 import sys
 from pathlib import Path
 
@@ -33,15 +35,18 @@ def parse_arguments(argv: list[str] | None = None) -> argparse.Namespace:
     from sitegen.state import DEFAULT_CELL_TIMEOUT
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                     epilog='A new post: python build.py new "Title" (see '
+                                            'python build.py new --help)',
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--status", action="store_true",
                         help="print one line per post (fresh, never run, failed, stale: why) "
                              "without executing anything")
-    parser.add_argument("--smoke", action="store_true",
-                        help="inject each post's quick-run parameters (front matter `smoke:`, "
-                             "else _config.yml's); cached apart from real runs")
+    parser.add_argument("--smoke", nargs="?", const=True, default=False, metavar="POST",
+                        help="quick runs: inject each post's quick-run parameters (front matter "
+                             "`smoke:`, else _config.yml's), cached apart from real runs; with "
+                             "POST, run only that post quickly and show the others' real runs")
     parser.add_argument("--force", nargs="?", const=True, default=False, metavar="POST",
-                        help="re-execute every post, or only POST (a file name or stem)")
+                        help="re-execute every post, or only POST (a file name, stem or slug)")
     parser.add_argument("--frozen", action="store_true",
                         help="never execute: fail naming each stale or missing post and why")
     parser.add_argument("--strict", action="store_true",
@@ -54,9 +59,11 @@ def parse_arguments(argv: list[str] | None = None) -> argparse.Namespace:
                         help="execute up to N posts side by side (default 1)")
     parser.add_argument("--timeout", type=positive_int, default=DEFAULT_CELL_TIMEOUT,
                         metavar="SECONDS", help=f"per-cell timeout (default {DEFAULT_CELL_TIMEOUT})")
-    parser.add_argument("-p", "--parameter", action="append", default=[], metavar="NAME=VALUE",
-                        help="override a parameter in every post (a Python literal, e.g. "
-                             "-p epochs=5); may repeat")
+    parser.add_argument("-p", "--parameter", action="append", default=[],
+                        metavar="[POST:]NAME=VALUE",
+                        help="override a parameter (a Python literal, e.g. -p epochs=5) in "
+                             "every post whose `parameters` cell assigns it, or only in POST "
+                             "(-p POST:epochs=5); may repeat")
     parser.add_argument("--baseurl", metavar="PATH",
                         help="override _config.yml's baseurl, e.g. /catdog-blog for a GitHub "
                              "project page")
@@ -72,31 +79,43 @@ def parse_arguments(argv: list[str] | None = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def parse_parameters(pairs: list[str]) -> dict:
-    parameters = {}
+def parse_parameters(pairs: list[str]) -> tuple[dict, dict[str, dict]]:
+    """`-p name=value` (for every post that has `name`) and `-p POST:name=value` (that post)."""
+    everywhere: dict = {}
+    per_post: dict[str, dict] = {}
     for pair in pairs:
-        name, sep, value = pair.partition("=")
-        if not sep or not name.isidentifier():
-            raise SystemExit(f"build.py: -p expects NAME=VALUE, e.g. -p epochs=5. Received: {pair!r}")
+        target, name, value = split_parameter(pair)
+        values = per_post.setdefault(target, {}) if target else everywhere
         try:
-            parameters[name] = ast.literal_eval(value)
+            values[name] = ast.literal_eval(value)
         except (ValueError, SyntaxError):
             raise SystemExit(f"build.py: -p {name}=... must be a Python literal: a number, "
                              f"True/False/None, or a quoted string such as -p data='\"x\"'. "
                              f"Received: {pair!r}") from None
-    return parameters
+    return everywhere, per_post
+
+
+def split_parameter(pair: str) -> tuple[str | None, str, str]:
+    """`POST:name=value` -> (POST as a file stem or slug, name, value); POST may be absent."""
+    left, sep, value = pair.partition("=")
+    target, colon, name = left.rpartition(":")
+    if not sep or not name.isidentifier() or (colon and not target):
+        raise SystemExit("build.py: -p expects NAME=VALUE or POST:NAME=VALUE, e.g. -p epochs=5. "
+                         f"Received: {pair!r}")
+    return (Path(target).stem if colon else None), name, value
 
 
 def make_options(args: argparse.Namespace):
     from sitegen.state import BuildOptions
 
-    force = args.force
-    if isinstance(force, str):
-        force = frozenset({Path(force).stem})
-    return BuildOptions(root=args.root, smoke=args.smoke, force=force, frozen=args.frozen,
+    force, smoke = (frozenset({Path(value).stem}) if isinstance(value, str) else value
+                    for value in (args.force, args.smoke))
+    everywhere, per_post = parse_parameters(args.parameter)
+    return BuildOptions(root=args.root, smoke=smoke, force=force, frozen=args.frozen,
                         strict=args.strict, check=args.check, jobs=args.jobs,
-                        cell_timeout=args.timeout, parameters=parse_parameters(args.parameter),
-                        drafts=args.drafts, settings=config_overrides(args))
+                        cell_timeout=args.timeout, parameters=everywhere,
+                        post_parameters=per_post, drafts=args.drafts,
+                        settings=config_overrides(args))
 
 
 def config_overrides(args: argparse.Namespace) -> dict[str, str]:
@@ -105,7 +124,37 @@ def config_overrides(args: argparse.Namespace) -> dict[str, str]:
             if value is not None}
 
 
+def new_post(argv: list[str]) -> int:
+    """`build.py new "Title" [--date YYYY-MM-DD]`: a new post that runs as it is."""
+    import datetime
+
+    from sitegen.exceptions import BuildError
+    from sitegen.newpost import new_post as write_post
+
+    parser = argparse.ArgumentParser(
+        prog="build.py new", description="Write posts/<date>-<slug>.md from a small template "
+                                         "that runs as it is (try it with --smoke SLUG).")
+    parser.add_argument("title", help="the post's title, e.g. \"Cats: a first look\"")
+    parser.add_argument("--date", type=datetime.date.fromisoformat, default=None,
+                        help="YYYY-MM-DD for the file name (default: today)")
+    parser.add_argument("--root", type=Path, default=ROOT, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    try:
+        path = write_post(args.root / "posts", args.title, args.date)
+    except BuildError as error:
+        error.show()
+        return error.exit_code
+    slug = path.stem[len("YYYY-MM-DD-"):]
+    print(f"Wrote {os.path.relpath(path)}\nTry it (a quick run, about a minute): "
+          f"python build.py --smoke {slug}\nThen point `photos` at your own and run it for "
+          f"real: python build.py --force {slug}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["new"]:
+        return new_post(argv[1:])
     args = parse_arguments(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(levelname)s: %(message)s")

@@ -42,6 +42,11 @@ def assemble(post_notebook: nbformat.NotebookNode, entry: Entry,
     return PageContent(notebook, entry.results, entry.run, entry.files)
 
 
+def as_run(entry: Entry) -> PageContent:
+    """The page of a run exactly as it ran: its own prose, not today's."""
+    return PageContent(entry.notebook, entry.results, entry.run, entry.files)
+
+
 def copy_files(content: PageContent, asset_dir: Path, taken: Iterable[Path],
                post_path: Path) -> list[Path]:
     """Publishes the files the post wrote (its CSV, say) into `asset_dir`, beside its page.

@@ -33,11 +33,15 @@ from sitegen.config import SiteConfig, load_config
 from sitegen.exceptions import (BuildError, CacheError, ExecutionError, Interrupted, PostError,
                                 Stopped, WriteError)
 from sitegen.interrupt import StopRequest, stop_on_signals
-from sitegen.posts import Post
-from sitegen.state import BuildOptions, BuildReport, PostState, kernel_name
+from sitegen.posts import Post, parameter_names
+from sitegen.state import BuildOptions, BuildReport, PostState, kernel_name, post_names
 
 log = logging.getLogger(__name__)
 
+POST_DIR_ENV = "CATDOG_POST_DIR"  # the kernel's: the absolute folder of the post's .md file
+LAUNCH_DIR_ENV = "CATDOG_LAUNCH_DIR"  # the kernel's: the folder build.py was launched from
+CATDOG_DATA_VARIABLES = ("CATDOG_DATA", "CATDOG_MORE_DATA", "CATDOG_SCENES")  # always paths
+ASSETS = "assets"  # the author's static files, published as _site/assets/
 STOP_WAIT_S = 30  # after a stop request, how long to wait for running posts to shut down
 POLL_S = 0.2  # how often the main thread looks for a stop request while posts run
 
@@ -80,20 +84,21 @@ def warn_orphan_entries(config: SiteConfig, options: BuildOptions) -> None:
 def _post_state(post: Post, config: SiteConfig, options: BuildOptions, cache: Cache,
                 catdog_files: dict[str, str], fingerprints: FingerprintMemo,
                 environment: dict[str, Any]) -> PostState:
+    mode = options.mode_for(post)
     parameters = injected_parameters(post, config, options)
     key = cache_module.make_key(post.notebook, kernel=kernel_name(post.notebook),
                                 parameters=parameters, catdog_files=catdog_files)
-    entry = cache.load(post.path, options.mode)
+    entry = cache.load(post.path, mode)
     if isinstance(entry, Unusable):
         warn_unusable(entry, options)
         return PostState(post, key, parameters, None, Staleness(),
-                         cache.load_failure(post.path, options.mode), unusable=entry)
+                         cache.load_failure(post.path, mode), mode, unusable=entry)
     staleness = (cache_module.stale_reasons(entry, key, root=options.root,
                                             fingerprints=fingerprints, environment=environment,
                                             strict=options.strict)
                  if entry else Staleness())
     return PostState(post, key, parameters, entry, staleness,
-                     cache.load_failure(post.path, options.mode))
+                     cache.load_failure(post.path, mode), mode)
 
 
 def warn_unusable(unusable: Unusable, options: BuildOptions) -> None:
@@ -104,18 +109,36 @@ def warn_unusable(unusable: Unusable, options: BuildOptions) -> None:
 
 
 def injected_parameters(post: Post, config: SiteConfig, options: BuildOptions) -> dict:
-    """Front matter `parameters`, then quick-run values under --smoke, then command-line ones."""
+    """Front matter `parameters`, then quick-run values under --smoke, then command-line ones:
+    `-p name=value` only where the `parameters` cell assigns `name` (so it re-runs no other
+    post), `-p POST:name=value` in that post alone."""
     parameters = dict(post.parameters)
-    if options.smoke:
+    if options.mode_for(post) == "smoke":
         parameters.update(post.smoke or config.smoke)
-    parameters.update(options.parameters)
+    assigned = parameter_names(post.notebook)
+    parameters.update({name: value for name, value in options.parameters.items()
+                       if name in assigned})
+    for target, values in options.post_parameters.items():
+        if target in post_names(post):
+            parameters.update(values)
     return parameters
+
+
+def check_parameters(states: list[PostState], options: BuildOptions) -> None:
+    """`-p POST:name=value` must name a post; `-p name=value` that no post has is a warning."""
+    unknown = sorted(set(options.post_parameters)
+                     - set().union(*(post_names(s.post) for s in states)))
+    if unknown:
+        raise BuildError(None, f"-p: no post named {', '.join(unknown)}; posts are: "
+                               + ", ".join(sorted(state.name for state in states)))
+    for name in sorted(options.parameters):
+        if not any(name in parameter_names(state.post.notebook) for state in states):
+            log.warning("-p %s: no post's `parameters` cell assigns %s; nothing injected", name,
+                        name)
 
 
 def warn_unknown_parameters(state: PostState) -> None:
     """An override of a name the `parameters` cell does not assign is likely a typo."""
-    from sitegen.execute import parameter_names
-
     unknown = sorted(set(state.parameters) - parameter_names(state.post.notebook))
     if unknown:
         log.warning("%s: %s not assigned in its `parameters` cell; injected anyway.",
@@ -123,11 +146,13 @@ def warn_unknown_parameters(state: PostState) -> None:
 
 
 def check_force(states: list[PostState], options: BuildOptions) -> None:
-    """`--force POST` must name a post: a typo would otherwise re-run nothing, silently."""
-    if isinstance(options.force, frozenset):
-        unknown = sorted(options.force - {state.name for state in states})
+    """`--force POST` and `--smoke POST` must name a post: a typo would otherwise run nothing,
+    silently."""
+    known = set().union(*(post_names(state.post) for state in states))
+    for flag, names in (("--force", options.force), ("--smoke", options.smoke)):
+        unknown = sorted(names - known) if isinstance(names, frozenset) else []
         if unknown:
-            raise BuildError(None, f"--force: no post named {', '.join(unknown)}; posts are: "
+            raise BuildError(None, f"{flag}: no post named {', '.join(unknown)}; posts are: "
                                    + ", ".join(sorted(state.name for state in states)))
 
 
@@ -153,19 +178,23 @@ def _shown(path: Path, root: Path) -> str:
 
 
 def needs_run(state: PostState, options: BuildOptions) -> bool:
-    if options.force is True or (options.force and state.name in options.force):
+    if isinstance(options.smoke, frozenset) and state.mode == "real":
+        return False  # `--smoke POST` runs POST alone; the others show their real runs
+    if options.force is True or (options.force and options.force & post_names(state.post)):
         return True
     return state.entry is None or bool(state.staleness.reasons)
 
 
 def execute_stale(states: list[PostState], options: BuildOptions, report: BuildReport,
-                  progress_factory=None, stop: StopRequest | None = None) -> None:
+                  progress_factory=None, stop: StopRequest | None = None,
+                  config: SiteConfig | None = None) -> None:
     """Runs every post that needs it (side by side with --jobs), storing each good result.
 
     Workers only run posts and return what happened; this thread alone stores entries and
     updates `states` and `report`. Once `stop` is set, no post starts, the running ones stop
     their kernels, nothing more is stored, and Interrupted says where each post was.
     """
+    config = config or load_config(options.root, options.settings)
     to_run = [state for state in states if needs_run(state, options)]
     if options.frozen and to_run:
         raise CacheError(None, "--frozen, but these posts would have to run:\n" + "\n".join(
@@ -176,7 +205,7 @@ def execute_stale(states: list[PostState], options: BuildOptions, report: BuildR
         for note in state.staleness.notes[:1] if state.staleness.missing else []:
             log.info("%s: %s", state.post.path, note)
     for state in list(to_run):
-        if (error := missing_data_error(state)) is not None:
+        if (error := missing_data_error(state, options)) is not None:
             report.errors.append(error)
             to_run.remove(state)
     for state in to_run:
@@ -188,7 +217,8 @@ def execute_stale(states: list[PostState], options: BuildOptions, report: BuildR
     try:
         with ThreadPoolExecutor(max_workers=max(1, options.jobs)) as pool:
             try:
-                running = [pool.submit(run_post, state, options, halt, progress)
+                running = [pool.submit(run_post, state, options,
+                                       kernel_environment(state.post, config), halt, progress)
                            for state in to_run]
                 for outcome in _outcomes_until_stopped(running, stop, halt, options.root,
                                                        progress):
@@ -205,7 +235,7 @@ def execute_stale(states: list[PostState], options: BuildOptions, report: BuildR
     report.from_cache += [s.name for s in states if s not in to_run and s.entry is not None]
 
 
-def missing_data_error(state: PostState) -> BuildError | None:
+def missing_data_error(state: PostState, options: BuildOptions) -> BuildError | None:
     """A post about to re-run the same code on data this machine lacks fails now, not in cell 3.
 
     Data with a URL is left to the post, which downloads it; local-only data stops the run
@@ -220,10 +250,16 @@ def missing_data_error(state: PostState) -> BuildError | None:
     local_only = [source for source in state.staleness.missing if not source.url]
     if not (unchanged_code and local_only):
         return None
-    lines = [f"  {source.describe()} ({source.files} files, {source.bytes:,} bytes): "
-             f"{source.how_to_supply()}" for source in local_only]
+    root = options.root
+    lines = [f"  {source.describe()} ({source.files} files, {source.bytes:,} bytes): looked for "
+             + ", ".join(what if what.endswith(f"={path}") else f"{what} ({path})"
+                         for what, path in source.places(root))
+             + f"; {source.how_to_supply(root)}" for source in local_only]
     return BuildError(state.post.path, "cannot run: the data it read is not on this machine:\n"
-                      + "\n".join(lines) + "\nIts committed results stay published.")
+                      + "\n".join(lines) + f"\nThe post would run in an empty folder of its own "
+                      f"under {(options.freeze_dir / state.name).resolve()}; "
+                      f"relative paths in variables are resolved from {Path.cwd()}. "
+                      "Its committed results stay published.")
 
 
 def _outcomes_until_stopped(running: list[Future], stop: StopRequest, halt: threading.Event,
@@ -269,12 +305,12 @@ class RunOutcome:
     error: BuildError | None = None
 
 
-def run_post(state: PostState, options: BuildOptions, halt: threading.Event,
-             progress) -> RunOutcome:
+def run_post(state: PostState, options: BuildOptions, env: dict[str, str],
+             halt: threading.Event, progress) -> RunOutcome:
     """Runs one post in its own kernel and working directory; changes no shared state."""
     from sitegen.execute import execute_notebook, inject_parameters  # starts no kernel yet
 
-    workdir = Cache(options.freeze_dir).workdir(state.post.path, options.mode)
+    workdir = Cache(options.freeze_dir).workdir(state.post.path, state.mode)
     outcome = RunOutcome(state, workdir, ran_at=cache_module.now_iso())
     if progress:
         progress.post_started(state.name)
@@ -282,7 +318,7 @@ def run_post(state: PostState, options: BuildOptions, halt: threading.Event,
         outcome.execution = execute_notebook(
             inject_parameters(state.post.notebook, state.parameters),
             path=state.post.path, workdir=workdir, kernel_name=state.kernel,
-            cell_timeout=options.cell_timeout, env=kernel_environment(options), stop=halt,
+            cell_timeout=options.cell_timeout, env=env, stop=halt,
             on_cell=(lambda k, n: progress.cell_started(state.name, k, n)) if progress else None,
         )
     except (ExecutionError, Stopped) as error:
@@ -297,10 +333,10 @@ def record_outcome(outcome: RunOutcome, options: BuildOptions, report: BuildRepo
     stored = False
     try:
         if outcome.error is None:
-            run = {"mode": options.mode, "ran_at": outcome.ran_at,
+            run = {"mode": state.mode, "ran_at": outcome.ran_at,
                    "duration_s": round(outcome.execution.duration_s, 1),
                    "parameters": state.parameters, "kernel": state.kernel}
-            state.entry = cache.store(state.post.path, options.mode,
+            state.entry = cache.store(state.post.path, state.mode,
                                       notebook=outcome.execution.notebook, key=state.key,
                                       run=run, workdir=outcome.workdir, root=options.root)
             state.staleness, state.unusable, stored = Staleness(), None, True
@@ -308,7 +344,7 @@ def record_outcome(outcome: RunOutcome, options: BuildOptions, report: BuildRepo
         else:  # the report carries it; build.py shows it once
             log.info("%s", outcome.error)
             shutil.rmtree(outcome.workdir, ignore_errors=True)  # a post that filled the disk
-            cache.store_failure(state.post.path, options.mode, key=state.key,
+            cache.store_failure(state.post.path, state.mode, key=state.key,
                                 error=str(outcome.error), summary=outcome.error.summary())
             report.errors.append(outcome.error)
     finally:
@@ -317,18 +353,31 @@ def record_outcome(outcome: RunOutcome, options: BuildOptions, report: BuildRepo
             progress.post_finished(state.name, ok=stored)
 
 
-def kernel_environment(options: BuildOptions) -> dict[str, str]:
-    """Variables the kernel needs: catdog's data variables made absolute when relative (kernels
-    run in their own folders), and TensorFlow's C++ start-up logging off (it would land in the
-    first cell's output)."""
-    from catdog import data as catdog_data  # only when posts run: it imports NumPy
-
-    env = {"TF_CPP_MIN_LOG_LEVEL": os.environ.get("TF_CPP_MIN_LOG_LEVEL", "3")}  # C++ log noise
-    for name in (catdog_data.DATA_ENV, catdog_data.MORE_DATA_ENV, catdog_data.SCENES_ENV):
+def kernel_environment(post: Post, config: SiteConfig) -> dict[str, str]:
+    """Variables the kernel needs. The kernel runs in an empty folder of its own, so it is told
+    where the post is (`CATDOG_POST_DIR`) and where build.py was launched
+    (`CATDOG_LAUNCH_DIR`), which catdog resolves relative paths from; every `CATDOG_*`
+    variable, and each one the post or `_config.yml` lists in `path_variables`, holding a
+    relative path is made absolute as the author's shell meant it. TensorFlow's C++ start-up
+    logging is off (it would land in the first cell's output). None of this is in the cache
+    key: these are paths of this machine."""
+    env = {"TF_CPP_MIN_LOG_LEVEL": os.environ.get("TF_CPP_MIN_LOG_LEVEL", "3"),  # C++ log noise
+           POST_DIR_ENV: str(post.path.parent.resolve()), LAUNCH_DIR_ENV: str(Path.cwd())}
+    names = {name for name in os.environ if name.startswith("CATDOG_")}
+    for name in sorted((names | set(config.path_variables) | set(post.path_variables)) - set(env)):
         value = os.environ.get(name)
-        if value and "://" not in value:
+        if value and is_path(value, always=name in CATDOG_DATA_VARIABLES):
             env[name] = str(Path(value).expanduser().resolve())
     return env
+
+
+def is_path(value: str, always: bool = False) -> bool:
+    """A value that names a file or folder (not a URL, a number or a word): `../photos`,
+    `~/x.zip`, `photos` when it exists here. `always`: any value but a URL."""
+    if "://" in value:
+        return False
+    return (always or value.startswith(("~", ".")) or "/" in value or os.sep in value
+            or Path(value).exists())
 
 
 # --- writing -------------------------------------------------------------------------------
@@ -352,6 +401,7 @@ def write_site(config: SiteConfig, states: list[PostState], options: BuildOption
         env = render.make_environment(config.templates_dir)
         pages = incremental.render_posts(published, config, options, staging, report.errors)
         feeds.render_listings(pages, config, env, staging)
+        copy_assets(options.root / ASSETS, staging / ASSETS)
         if stop is not None:
             stop.check("while writing the site")
         swap_directory(staging, options.site_dir)
@@ -364,17 +414,47 @@ def write_site(config: SiteConfig, states: list[PostState], options: BuildOption
         raise
 
 
-def check(config: SiteConfig, states: list[PostState], options: BuildOptions) -> list[str]:
-    """Every unmet expectation or claim, broken internal link and missing image, one line each."""
+def copy_assets(source: Path, target: Path) -> None:
+    """The author's static files (`assets/`: photos, diagrams used in prose) as they are,
+    hard-linked where the file system allows (a folder of photos is copied in no time)."""
+    if source.is_dir():
+        shutil.copytree(source, target, copy_function=_link_or_copy)
+
+
+def _link_or_copy(source: str, target: str) -> None:
+    try:
+        os.link(source, target)
+    except OSError:
+        shutil.copy2(source, target)
+
+
+def check(config: SiteConfig, states: list[PostState], options: BuildOptions,
+          report: BuildReport) -> None:
+    """Every unmet expectation or claim, broken internal link and missing image, one line each.
+
+    A quick run's numbers mean nothing: its `expect:` thresholds and `claims:` are skipped
+    (and said so), but each expected name must still be recorded."""
     from sitegen import checks
 
-    problems = []
     for state in states:
         values = state.entry.results.get("values", {}) if state.entry else {}
-        problems += [f"{state.post.path}: {problem}"
-                     for problem in checks.check_expectations(state.post.expect, values)
-                     + checks.check_claims(state.post.claims, values)]
-    return problems + checks.check_site(options.site_dir, config.baseurl)
+        quick = state.mode == "smoke" and state.entry is not None
+        expect = ({name: condition for name, condition in state.post.expect.items()
+                   if name not in values} if quick else state.post.expect)
+        report.problems += [f"{state.post.path}: {problem}"
+                            for problem in checks.check_expectations(expect, values)]
+        if not quick:  # a quick run's verdicts mean nothing either
+            report.problems += [f"{state.post.path}: {problem}"
+                                for problem in checks.check_claims(state.post.claims, values)]
+        skipped = [f"{name} {condition}" for name, condition in sorted(state.post.expect.items())
+                   if name in values] if quick else []
+        skipped += [f"claims.{name}" for name in sorted(state.post.claims)] if quick else []
+        if skipped:
+            report.skipped.append(f"{state.post.path}: " + ", ".join(skipped)
+                                  + " (a quick run's numbers are not checked)")
+    pages = {state.post.output_path: f"{state.post.path} ({state.post.output_path})"
+             for state in states}
+    report.problems += checks.check_site(options.site_dir, config.baseurl, pages)
 
 
 # --- the build -----------------------------------------------------------------------------
@@ -394,9 +474,10 @@ def build(options: BuildOptions, progress_factory=None,
         report.posts = len(states) + len(report.errors)
         stop.check("while reading the posts")
         check_force(states, options)
-        execute_stale(states, options, report, progress_factory, stop)
+        check_parameters(states, options)
+        execute_stale(states, options, report, progress_factory, stop, config)
         write_site(config, states, options, report, stop)
         if options.check:  # the site is out: a stop request now changes nothing
-            report.problems = check(config, states, options)
+            check(config, states, options, report)
     report.seconds = time.monotonic() - start
     return report

@@ -98,11 +98,13 @@ class LinkCollector(HTMLParser):
                 self.links.append((tag, value))
 
 
-def check_site(site_dir: str | Path, baseurl: str = "") -> list[str]:
+def check_site(site_dir: str | Path, baseurl: str = "",
+               sources: Mapping[str, str] | None = None) -> list[str]:
     """Every internal href/src in every page must name a file under `site_dir`.
 
     Absolute links must start with `baseurl` (as `{{ site.baseurl }}/x` makes them); a missing
-    <img> is reported as a missing image, anything else as a broken link.
+    <img> is reported as a missing image, anything else as a broken link. `sources` names
+    what a page is made from (its post), so the author knows which file to fix.
     """
     site_dir = Path(site_dir).resolve()
     problems = []
@@ -116,7 +118,7 @@ def check_site(site_dir: str | Path, baseurl: str = "") -> list[str]:
             target = resolve_link(url, page_path, baseurl)
             if target is None or not has_file(site_dir, target):
                 kind = "missing image" if tag == "img" else "broken link"
-                problems.append(f"{page_path}: {kind} {url}")
+                problems.append(f"{(sources or {}).get(page_path, page_path)}: {kind} {url}")
     return problems
 
 

@@ -54,6 +54,8 @@ class SiteConfig:
     outputs: dict[str, int] = field(default_factory=lambda: dict(OUTPUT_DEFAULTS))
     # A post with at least this many section headings gets a contents list at its top.
     toc_min_headings: int = 4
+    # Environment variables holding paths, made absolute for every post's kernel.
+    path_variables: tuple[str, ...] = ()
     root: Path = Path(".")
 
     @property
@@ -103,6 +105,7 @@ def make_config(settings: dict[str, Any], root: str | Path = ".") -> SiteConfig:
     values["permalink"] = resolve_permalink(values.get("permalink") or "date")
     values["layouts"] = tuple(values.get("layouts") or ("post",))
     values["outputs"] = read_outputs(values.get("outputs"))
+    values["path_variables"] = read_names("path_variables", values.get("path_variables"))
     values["toc_min_headings"] = read_count("toc_min_headings", values.get("toc_min_headings", 4))
     if values.get("smoke") is None:
         values.pop("smoke", None)
@@ -120,6 +123,16 @@ def read_outputs(outputs: Any) -> dict[str, int]:
     if checked["max_bytes"] < 1:
         raise ValueError("`outputs.max_bytes` must be at least 1. Received: outputs.max_bytes=0")
     return checked
+
+
+def read_names(name: str, value: Any) -> tuple[str, ...]:
+    """A list of environment variable names (one name alone is a list of one)."""
+    names = [value] if isinstance(value, str) else (value or [])
+    if not isinstance(names, list) or not all(isinstance(n, str) and n.isidentifier()
+                                              for n in names):
+        raise ValueError(f"`{name}` must list environment variable names, e.g. [MY_PHOTOS]. "
+                         f"Received: {name}={value!r}")
+    return tuple(names)
 
 
 def read_count(name: str, value: Any) -> int:

@@ -96,13 +96,14 @@ class DataSource:
             places.append(("the Keras download cache", keras_home() / "datasets" / fname))
         return places
 
-    def how_to_supply(self) -> str:
-        """The sentence an error ends with: how to put this data where a run finds it."""
+    def how_to_supply(self, root: Path | None = None) -> str:
+        """The sentence an error ends with: how to put this data where a run finds it (the
+        recorded place made absolute from the site's `root` when given)."""
         ways = []
         if self.env:
             ways.append(f"set {self.env}=/path/to/{self.name}")
         if self.path:
-            ways.append(f"put it at {self.path}")
+            ways.append(f"put it at {resolve_path(self.path, root) if root else self.path}")
         if self.url:
             ways.append(f"download it from {self.url}")
         return " or ".join(ways) if ways else "make it available where the post reads it"

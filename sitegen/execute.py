@@ -29,6 +29,7 @@ from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernel
 from nbconvert.filters import strip_ansi
 
 from sitegen.exceptions import ExecutionError, Stopped
+from sitegen.posts import parameter_names  # noqa: F401 (where it was)
 from sitegen.state import DEFAULT_CELL_TIMEOUT, DEFAULT_KERNEL
 
 log = logging.getLogger(__name__)
@@ -66,20 +67,6 @@ def inject_parameters(notebook: nbformat.NotebookNode, parameters: Mapping[str, 
     )
     notebook.cells.insert(index, cell)
     return notebook
-
-
-def parameter_names(notebook: nbformat.NotebookNode) -> set[str]:
-    """The names the post's `parameters` cell assigns: the ones an override can change."""
-    names: set[str] = set()
-    for cell in notebook.cells:
-        if cell.cell_type == "code" and "parameters" in _tags(cell):
-            try:
-                tree = ast.parse(cell.source)
-            except SyntaxError:
-                continue  # the run itself will report it, with the cell
-            names |= {target.id for node in ast.walk(tree) if isinstance(node, ast.Assign)
-                      for target in node.targets if isinstance(target, ast.Name)}
-    return names
 
 
 def execute_notebook(
@@ -124,8 +111,9 @@ def execute_notebook(
         except Exception as error:
             if stop.is_set():
                 raise Stopped(path, cell=tracker.number, cells=len(tracker.code_cells)) from None
-            raise _execution_error(path, tracker, error, kernel_name, cell_timeout,
-                                   kernel_log) from None
+            raise _with_where_it_ran(_execution_error(path, tracker, error, kernel_name,
+                                                      cell_timeout, kernel_log),
+                                     env or {}) from None
         finally:
             # nbclient registers this before starting the kernel and unregisters it only once
             # the kernel started; a kernel that failed to start would leave it to fail at exit.
@@ -283,6 +271,20 @@ def _execution_error(path: Path, tracker: _CellTracker, error: Exception, kernel
                               + kernel_log.read_text()[-500:], cell=0,
                               ename=type(error).__name__, evalue=str(error))
     raise error
+
+
+NOT_FOUND = {"FileNotFoundError", "NotADirectoryError", "IsADirectoryError"}
+
+
+def _with_where_it_ran(error: ExecutionError, env: Mapping[str, str]) -> ExecutionError:
+    """A file the post did not find: say where it ran, and where relative paths are looked for."""
+    if error.ename in NOT_FOUND:
+        error.message += (
+            " (the post runs in an empty folder of its own, so a relative path in plain Python "
+            "is looked for there; catdog looks for relative paths from the post's folder, "
+            f"CATDOG_POST_DIR={env.get('CATDOG_POST_DIR', '?')}, and from where build.py was "
+            f"launched, CATDOG_LAUNCH_DIR={env.get('CATDOG_LAUNCH_DIR', '?')})")
+    return error
 
 
 def _cell_error(path: Path, tracker: _CellTracker, error: CellExecutionError):

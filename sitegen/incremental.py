@@ -111,30 +111,49 @@ def render_posts(published: list, config: SiteConfig, options, staging: Path,
             to_render.append(state)
     written = _parallel_map(_render_one, [(state, config, staging) for state in to_render])
     for state, files in zip(to_render, written):
-        if isinstance(files, RenderError):
-            log.error("%s", files)
+        if isinstance(files, RenderError):  # the report shows it, once
             errors.append(files)
-            before = old.get(state.name)  # keep the page it had, stamped so it renders again
-            if before and _link_files(before["files"], options.site_dir, staging):
-                info[state.name] = {"stamp": "previous page kept", "files": before["files"]}
+            previous = _previous_page(state, old.get(state.name), config, options, staging)
+            if previous is not None:  # stamped so that it renders again next time
+                info[state.name] = previous
             continue
-        info[state.name] = {"stamp": stamps[state.name], "files": files}
+        info[state.name] = {"stamp": stamps[state.name], "files": files, "mode": state.mode}
     write_file(staging / BUILDINFO, json.dumps({"version": MEMO_VERSION, "posts": info},
                                                indent=1, sort_keys=True))
     log.info("%d pages rendered, %d reused", len(to_render), len(published) - len(to_render))
     return [(s.post, s.entry) for s in published if s.name in info]
 
 
-def _render_one(state, config: SiteConfig, staging: Path) -> list[str] | RenderError:
-    """Renders one post; the files written, relative to `staging`, or why it could not."""
+def _previous_page(state: PostState, before: dict[str, Any] | None, config: SiteConfig,
+                   options, staging: Path) -> dict[str, Any] | None:
+    """The page a post keeps when today's cannot be rendered: the old site's page if it came
+    from a run of the same kind (never a quick run's page in a real build), else the page of
+    its run as it ran (that run's prose); None when neither can be had."""
+    if (before and before.get("mode") == state.mode
+            and _link_files(before["files"], options.site_dir, staging)):
+        return {**before, "stamp": "previous page kept"}
+    files = _render_one(state, config, staging, as_run=True)
+    if isinstance(files, RenderError):
+        return None
+    return {"stamp": "previous run's page", "files": files, "mode": state.mode}
+
+
+def _render_one(state, config: SiteConfig, staging: Path,
+                as_run: bool = False) -> list[str] | RenderError:
+    """Renders one post (or, `as_run`, its run with the prose it had then); the files
+    written, relative to `staging`, or why it could not."""
     from sitegen import assembly, render
 
     env = render.make_environment(config.templates_dir)
-    content = assembly.assemble(state.post.notebook, state.entry, state.key)
+    content = (assembly.as_run(state.entry) if as_run
+               else assembly.assemble(state.post.notebook, state.entry, state.key))
     try:
         paths = render.render_post(state.post, content, config, env, staging)
     except RenderError as error:
         return error
+    except Exception as error:  # a renderer bug in one post must not stop the whole build
+        return RenderError(state.post.path, f"cannot render the page: "
+                                            f"{type(error).__name__}: {error}")
     paths += assembly.copy_files(content, staging / state.post.asset_dir, paths,
                                  state.post.path)
     root = staging.resolve()

@@ -3,7 +3,7 @@
 Only the preview server adds the script, to the HTML it sends; the files in `_site/` never
 contain it. The script long-polls `/__livereload?after=N`: the server answers when the build
 generation is no longer N (or after 25 s, and the script asks again), so a rebuild shows in the
-browser at once, with no WebSocket server and no dependency (mkdocs serve does the same:
+browser at once (a failed one as a box with its errors, over the last good page), with no WebSocket server and no dependency (mkdocs serve does the same:
 https://github.com/mkdocs/mkdocs/blob/master/mkdocs/livereload/__init__.py). A server that
 restarts starts again at generation 0, which also reloads the page. The scroll position is
 kept across the reload.
@@ -14,6 +14,7 @@ from __future__ import annotations
 import http.server
 import os
 import threading
+from html import escape
 from urllib.parse import parse_qs, urlsplit
 
 ENDPOINT = "/__livereload"
@@ -46,11 +47,23 @@ SCRIPT = """<script>/* live reload: added by `build.py --serve`, not in the publ
 """
 
 
+ERROR_BOX = """<pre id="build-error" role="alert" style="position: fixed; left: 0; right: 0;
+bottom: 0; max-height: 50vh; overflow: auto; margin: 0; padding: 1rem; z-index: 2147483647;
+background: #fff0f0; color: #600; border-top: 3px solid #c00; white-space: pre-wrap;
+font: 13px/1.4 ui-monospace, monospace">The last rebuild failed; this page is from the last good
+build. Fix the source and save: the page reloads by itself.
+
+%(error)s</pre>
+"""
+
+
 class Reloader:
-    """The build generation, and a way to wait until it changes."""
+    """The build generation, what went wrong in the last build (shown in every open page),
+    and a way to wait until the generation changes."""
 
     def __init__(self) -> None:
         self.generation = 0
+        self.error = ""  # the last build's errors as the terminal showed them; empty if none
         self._changed = threading.Condition()
 
     def bump(self) -> None:
@@ -66,9 +79,11 @@ class Reloader:
             return self.generation
 
 
-def inject(html: bytes, generation: int) -> bytes:
-    """The page with the reload script before its last `</body>` (at the end if none)."""
-    script = (SCRIPT % {"generation": generation, "endpoint": ENDPOINT}).encode("utf-8")
+def inject(html: bytes, generation: int, error: str = "") -> bytes:
+    """The page with the reload script (and the last build's error, if any) before its last
+    `</body>` (at the end if none)."""
+    script = (SCRIPT % {"generation": generation, "endpoint": ENDPOINT}
+              + (ERROR_BOX % {"error": escape(error)} if error else "")).encode("utf-8")
     at = html.lower().rfind(b"</body>")
     return html + script if at < 0 else html[:at] + script + html[at:]
 
@@ -91,7 +106,8 @@ class LiveReloadMixin(http.server.SimpleHTTPRequestHandler):
         if not (path.endswith(".html") and os.path.isfile(path)):
             return super().do_GET()
         with open(path, "rb") as page:
-            self.send_bytes(inject(page.read(), self.reloader.generation), "text/html; charset=utf-8")
+            self.send_bytes(inject(page.read(), self.reloader.generation, self.reloader.error),
+                            "text/html; charset=utf-8")
 
     def send_generation(self, query: str) -> None:
         try:

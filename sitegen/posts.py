@@ -7,6 +7,7 @@ would otherwise keep the non-`jupyter` keys as a leading raw cell, which is not 
 
 from __future__ import annotations
 
+import ast
 import contextlib
 import datetime
 import logging
@@ -31,8 +32,11 @@ log = logging.getLogger(__name__)
 
 FRONT_MATTER = re.compile(r"\A---[ \t]*\r?\n(.*?\r?\n)?---[ \t]*(\r?\n|\Z)", re.DOTALL)
 DATED_NAME = re.compile(r"^(\d{4})-(\d{2})-(\d{2})-(.+)$")
+# Fence names run as Python, as `python` is (jupytext itself runs only that one).
+PYTHON_ALIASES = ("py", "py3", "python3", "ipython", "ipython3", "Python", "Python3")
+PYTHON_FENCE = re.compile(rf"^```+[ \t]*({'|'.join(PYTHON_ALIASES)})\b", re.MULTILINE)
 KNOWN_KEYS = {"title", "date", "tags", "description", "layout", "draft", "expect", "claims", "smoke",
-              "parameters", "slug", "permalink", "jupyter"}
+              "parameters", "slug", "permalink", "jupyter", "path_variables"}
 
 
 class FrontMatterLoader(yaml.SafeLoader):
@@ -64,6 +68,7 @@ class Post:
     notebook: nbformat.NotebookNode
     url: str
     output_path: str
+    path_variables: tuple[str, ...] = ()  # environment variables that hold paths
 
     @property
     def asset_dir(self) -> str:
@@ -89,6 +94,7 @@ def read_post(path: str | Path, site: SiteConfig) -> Post:
         smoke=read_mapping(meta, "smoke", path, lines),
         parameters=read_mapping(meta, "parameters", path, lines), front_matter=meta,
         notebook=read_notebook(meta, body, path), url=url, output_path=output_path_for(url),
+        path_variables=read_variable_names(meta, path, lines),
     )
 
 
@@ -109,12 +115,22 @@ def split_front_matter(text: str, path: Path) -> tuple[dict, dict[str, int], str
         mark = getattr(error, "context_mark", None) or getattr(error, "problem_mark", None)
         line = mark.line + 2 if mark is not None else 1
         problem = getattr(error, "problem", None) or str(error)
-        raise PostError(path, f"bad front matter: {problem}", line=line) from None
+        raise PostError(path, f"bad front matter: {problem}{quote_hint(yaml_text, line - 2)}",
+                        line=line) from None
     if not isinstance(meta, dict):
         raise PostError(path, "front matter must be `key: value` lines", line=2)
     lines = {str(k.value): k.start_mark.line + 2 for k, _ in node.value} if node else {}
     warn_unknown_keys(meta, path, lines)
     return meta, lines, "\n" * match.group(0).count("\n") + text[match.end():]
+
+
+def quote_hint(yaml_text: str, index: int) -> str:
+    """YAML reads `title: Cats: a study` as a mapping inside a value; say to quote it."""
+    lines = yaml_text.splitlines()
+    key, sep, value = lines[index].partition(":") if 0 <= index < len(lines) else ("", "", "")
+    if not sep or ": " not in value.strip() + " " or value.strip()[:1] in "\"'":
+        return ""
+    return f"; quote a value that holds ': ', e.g. {key.strip()}: \"{value.strip()}\""
 
 
 def warn_unknown_keys(meta: dict, path: Path, lines: dict[str, int]) -> None:
@@ -239,6 +255,19 @@ def read_mapping(meta: dict, key: str, path: Path, lines: dict[str, int]) -> dic
     return dict(value)
 
 
+def read_variable_names(meta: dict, path: Path, lines: dict[str, int]) -> tuple[str, ...]:
+    """`path_variables: [MY_PHOTOS]`: environment variables whose relative paths the build
+    makes absolute for the kernel."""
+    names = meta.get("path_variables") or []
+    names = [names] if isinstance(names, str) else names
+    if not isinstance(names, list) or not all(isinstance(n, str) and n.isidentifier()
+                                              for n in names):
+        raise PostError(path, "`path_variables` must list environment variable names, e.g. "
+                              f"[MY_PHOTOS]. Received: {names!r}",
+                        line=lines.get("path_variables", 1))
+    return tuple(names)
+
+
 def read_expect(meta: dict, path: Path, lines: dict[str, int]) -> dict:
     """`expect:` maps a recorded value to a condition such as ">= 0.90"; checked now, not in CI."""
     expect = read_mapping(meta, "expect", path, lines)
@@ -272,7 +301,7 @@ def read_notebook(meta: dict, body: str, path: Path) -> nbformat.NotebookNode:
     """Cells of the body via jupytext; the front matter's `jupyter:` key becomes metadata."""
     try:
         with validation_once():
-            notebook = jupytext.reads(body, fmt="md")
+            notebook = jupytext.reads(python_fences(body), fmt="md")
         nbformat.validate(notebook)
     except Exception as error:  # jupytext raises many types for malformed cells
         raise PostError(path, f"jupytext cannot read the body: {error}") from None
@@ -283,6 +312,39 @@ def read_notebook(meta: dict, body: str, path: Path) -> nbformat.NotebookNode:
             and not notebook.cells[0].source.strip():
         notebook.cells.pop(0)
     return notebook
+
+
+def parameter_names(notebook: nbformat.NotebookNode) -> set[str]:
+    """The names the post's `parameters` cell assigns: the ones an override can change."""
+    names: set[str] = set()
+    for cell in notebook.cells:
+        if cell.cell_type == "code" and "parameters" in cell.metadata.get("tags", []):
+            try:
+                tree = ast.parse(cell.source)
+            except SyntaxError:
+                continue  # the run itself will report it, with the cell
+            names |= {target.id for node in ast.walk(tree) if isinstance(node, ast.Assign)
+                      for target in node.targets if isinstance(target, ast.Name)}
+    return names
+
+
+def python_fences(body: str) -> str:
+    """The body with every top-level ```` ```py ```` fence (and ```` ```python3 ````,
+    ```` ```ipython ````...) written ```` ```python ````: jupytext makes code cells of that
+    name only, and authors write any of them. Fences are found by markdown-it, so a fence quoted
+    inside another one (a ```` ````markdown ```` example) is left alone."""
+    if not PYTHON_FENCE.search(body):
+        return body
+    from markdown_it import MarkdownIt
+
+    lines = body.split("\n")
+    for token in MarkdownIt("commonmark").parse(body):
+        words = token.info.split(maxsplit=1) if token.type == "fence" else []
+        line = lines[token.map[0]] if words else ""
+        if words and words[0] in PYTHON_ALIASES and line.startswith("```"):
+            lines[token.map[0]] = f"{token.markup}python" + line[len(token.markup):].lstrip()[
+                len(words[0]):]
+    return "\n".join(lines)
 
 
 @contextlib.contextmanager

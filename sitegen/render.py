@@ -15,6 +15,7 @@ from __future__ import annotations
 import base64
 import datetime
 import functools
+import inspect
 import json
 import logging
 import posixpath
@@ -176,16 +177,29 @@ def render_post(post: Any, executed: Executed, site: Any, env: jinja2.Environmen
     reserved = {"contents", *(f"cell-{n}" for n in range(1, len(executed.notebook.cells) + 1))}
     with markup.page_headings(reserved) as headings:
         body = render_cells(post, executed.notebook, site, page, results, images)
-    html = env.get_template(f"{post.layout}.html").render(
-        site=site, page=page, post=post, content=Markup(body),
-        summary=summarize(results, executed.run), run=executed.run,
-        quick=is_quick(results, executed.run), quick_banner=QUICK_BANNER,
-        toc=markup.contents(headings.found, getattr(site, "toc_min_headings", 4)))
+    html = render_layout(env, post, site=site, page=page, content=Markup(body),
+                         summary=summarize(results, executed.run), run=executed.run,
+                         quick=is_quick(results, executed.run), quick_banner=QUICK_BANNER,
+                         toc=markup.contents(headings.found, getattr(site, "toc_min_headings", 4)))
     files = {post.output_path: html.encode("utf-8"),
              f"{post.asset_dir}/results.json": dump_json(post_record(post, results,
                                                                      executed.run))}
     files.update({f"{post.asset_dir}/{name}": data for name, data in images.files.items()})
     return [write_file(out_dir, relative, data) for relative, data in sorted(files.items())]
+
+
+def render_layout(env: jinja2.Environment, post: Any, **context: Any) -> str:
+    """The post's layout filled in; a mistake in a template names the template and its line."""
+    name = f"{post.layout}.html"
+    try:
+        return env.get_template(name).render(post=post, **context)
+    except jinja2.TemplateSyntaxError as error:
+        where = f"{error.filename or error.name or name}:{error.lineno}"
+        raise RenderError(post.path, f"template {where}: {error.message}") from None
+    except Exception as error:  # a layout mistake must not crash the build
+        where = f"templates/{name}:{template_line(error)}"
+        raise RenderError(post.path, f"template {where}: {type(error).__name__}: "
+                                     f"{error}") from None
 
 
 def make_page(post: Any, site: Any) -> dict[str, Any]:
@@ -393,33 +407,107 @@ def notebook_language(notebook: Any) -> str:
 
 def render_markdown(source: str, context: dict, post: Any, number: int) -> str:
     """Jinja first (quoting results, site, page), then Markdown with tables and math."""
+    text = source
     if "{{" in source or "{%" in source or "{#" in source:
-        source = render_prose_template(source, context, post, number)
+        text = render_prose_template(source, context, post, number)
     try:
-        html = markup.render(source)
+        html = markup.render(text)
     except MathError as error:
-        raise RenderError(post.path, f"{error} (markdown cell {number}, counting every cell); "
-                                     "write it in LaTeX that latex2mathml knows, or escape a "
-                                     "literal dollar as \\$", cell=None) from None
+        formula = re.search(r"formula (\$.*?\$):", str(error))
+        raise prose_error(post, source, number,
+                          _line_of(source, formula.group(1) if formula else ""),
+                          f"{error}; write it in LaTeX that latex2mathml knows, or escape a "
+                          "literal dollar as \\$") from None
     return f'<div class="cell markdown">\n{html}</div>'
 
 
 def render_prose_template(source: str, context: dict, post: Any, number: int) -> str:
+    """The cell's Jinja rendered; any mistake in it is one RenderError naming the .md line."""
+    env = make_environment(context["site"].templates_dir)
     try:
-        env = make_environment(context["site"].templates_dir)
         return env.from_string(source).render(context)
+    except jinja2.TemplateSyntaxError as error:
+        raise prose_error(post, source, number, error.lineno or 1,
+                          f"bad template syntax: {error.message}") from None
     except jinja2.UndefinedError as error:
         names = ", ".join(context["results"].names()) or "none"
         missing = re.search(r"has no attribute '(\w+)'", error.message or "")
         what = (f"`results.{missing.group(1)}` is not recorded by the run" if missing
                 and "Values" in error.message else error.message)
-        raise RenderError(post.path, f"{what} (markdown cell {number}, counting every cell); "
-                                     f"recorded results: {names}; `site` and `page` are also "
-                                     f"defined", cell=None) from None
-    except jinja2.TemplateSyntaxError as error:
-        raise RenderError(post.path, f"bad template syntax in markdown cell {number} (counting "
-                                     f"every cell), its line {error.lineno}: {error.message}",
-                          cell=None) from None
+        raise prose_error(post, source, number, template_line(error),
+                          f"{what}; recorded results: {names}; `site` and `page` are also "
+                          "defined") from None
+    except Exception as error:  # a filter given the wrong value: say which, never crash
+        raise prose_error(post, source, number, template_line(error),
+                          filter_failure(error, source, env)) from None
+
+
+def filter_failure(error: Exception, source: str, env: jinja2.Environment) -> str:
+    """`{{ results.test | accuracy_ci }}` failed: which filter, on what, and what it wants."""
+    line = source.splitlines()[template_line(error) - 1] if source.strip() else ""
+    name = failed_filter(error, env)
+    expressions = re.findall(r"{{.*?}}", line)
+    expression = next((e for e in expressions if name and name in e),
+                      expressions[0] if expressions else line.strip())
+    reason = f"{type(error).__name__}: {error}"
+    if name is None:
+        return f"`{expression}` failed ({reason})"
+    wants = (inspect.getdoc(env.filters[name]) or "").split("\n")[0]
+    return f"filter `{name}` failed on `{expression}` ({reason}); {name}: {wants}"
+
+
+def failed_filter(error: Exception, env: jinja2.Environment) -> str | None:
+    """The filter whose code raised `error`, found in its traceback, if any did."""
+    codes = {getattr(function, "__code__", None): name for name, function in env.filters.items()}
+    frames = [frame for frame, _ in traceback_lines(error)]
+    return next((codes[f.f_code] for f in reversed(frames) if f.f_code in codes), None)
+
+
+def template_line(error: Exception) -> int:
+    """The line, within a cell, of the template expression that raised `error` (Jinja puts
+    the template's own line numbers in the traceback it re-raises)."""
+    lines = [lineno for frame, lineno in traceback_lines(error)
+             if frame.f_code.co_filename == "<template>"]
+    return lines[-1] if lines else 1
+
+
+def traceback_lines(error: BaseException) -> list[tuple[Any, int]]:
+    """(frame, line) of each step of `error`'s traceback, outermost first."""
+    found, tb = [], error.__traceback__
+    while tb is not None:
+        found.append((tb.tb_frame, tb.tb_lineno))
+        tb = tb.tb_next
+    return found
+
+
+def prose_error(post: Any, source: str, number: int, line_in_cell: int,
+                message: str) -> RenderError:
+    """A prose mistake as the author fixes it: the post's `.md` line, else the cell's number."""
+    line = markdown_line(post.path, source, line_in_cell)
+    if line is None:
+        message = f"{message} (markdown cell {number}, counting every cell)"
+    return RenderError(post.path, message, line=line)
+
+
+def markdown_line(path: Path | str, source: str, line_in_cell: int) -> int | None:
+    """The line of the post file holding line `line_in_cell` (from 1) of a markdown cell, or
+    None when the cell is not in the file as it is today (a run's older prose)."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError:
+        return None
+    cell = source.strip("\n")
+    at = text.find(cell) if cell.strip() else -1
+    if at < 0:
+        return None
+    skipped = len(source) - len(source.lstrip("\n"))  # blank lines jupytext kept at its top
+    return text.count("\n", 0, at) + 1 + max(0, line_in_cell - 1 - skipped)
+
+
+def _line_of(source: str, needle: str) -> int:
+    """The line (from 1) of `source` where `needle` first appears; 1 if it does not."""
+    at = source.find(needle) if needle else -1
+    return source.count("\n", 0, at) + 1 if at >= 0 else 1
 
 
 def render_code_cell(cell: Any, number: int, tags: set[str], language: str,

@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import http.server
 import logging
+import sys
 import threading
 from pathlib import Path
 
@@ -22,7 +23,7 @@ from sitegen.livereload import LiveReloadMixin, Reloader
 
 log = logging.getLogger(__name__)
 
-WATCHED = ("posts", "templates", "catdog", "_config.yml")
+WATCHED = ("posts", "templates", "catdog", "assets", "_config.yml")
 
 
 def source_times(root: Path) -> dict[str, int]:
@@ -35,15 +36,25 @@ def source_times(root: Path) -> dict[str, int]:
     return times
 
 
-def rebuild(options: BuildOptions, stop: StopRequest | None = None) -> None:
+def rebuild(options: BuildOptions, stop: StopRequest | None = None) -> str:
     """One build, reported exactly as `build.py` reports it; an error never stops the server,
-    a stop request (Interrupted) does."""
+    a stop request (Interrupted) does. Returns what went wrong (empty if nothing did), for
+    the open pages to show."""
     try:
-        build(options, progress_factory=Progress, stop=stop).show()
+        report = build(options, progress_factory=Progress, stop=stop)
     except Interrupted:
         raise
     except BuildError as error:
         error.show()
+        return described(error)
+    report.show()
+    return "\n".join([*map(described, report.errors),
+                      *(f"CHECK {problem}" for problem in report.problems)])
+
+
+def described(error: BuildError) -> str:
+    """An error as the terminal shows it: its line, then its traceback if it has one."""
+    return "\n".join(filter(None, [f"build.py: {error}", error.detail()]))
 
 
 def serve(options: BuildOptions, port: int = 8000, poll_seconds: float = 1.0) -> int:
@@ -54,10 +65,10 @@ def serve(options: BuildOptions, port: int = 8000, poll_seconds: float = 1.0) ->
     during a rebuild raises Interrupted, as a build does.
     """
     with stop_on_signals() as stop:
-        rebuild(options, stop)
         reloader = Reloader()
+        reloader.error = rebuild(options, stop)
         handler = functools.partial(_SiteHandler, site_dir=options.site_dir, reloader=reloader)
-        server = http.server.ThreadingHTTPServer(("127.0.0.1", port), handler)
+        server = PreviewServer(("127.0.0.1", port), handler)
         threading.Thread(target=server.serve_forever, daemon=True).start()
         port = server.server_address[1]  # the one the system chose for --port 0
         print(f"Serving {options.site_dir} on http://127.0.0.1:{port}/ (Ctrl-C to stop)",
@@ -68,11 +79,21 @@ def serve(options: BuildOptions, port: int = 8000, poll_seconds: float = 1.0) ->
                 now = source_times(options.root)
                 if now != seen:
                     seen = now
-                    rebuild(options, stop)
+                    reloader.error = rebuild(options, stop)
                     reloader.bump()
         finally:
             server.shutdown()
     return stop.exit_code
+
+
+class PreviewServer(http.server.ThreadingHTTPServer):
+    """The preview's server: a reader closing a tab mid-answer (the live-reload request is
+    always open) is no error worth a traceback."""
+
+    def handle_error(self, request, client_address) -> None:
+        if isinstance(sys.exc_info()[1], (BrokenPipeError, ConnectionResetError)):
+            return
+        super().handle_error(request, client_address)
 
 
 class _SiteHandler(LiveReloadMixin, http.server.SimpleHTTPRequestHandler):

@@ -31,25 +31,37 @@ def kernel_name(notebook: nbformat.NotebookNode) -> str:
     return str(name) if isinstance(name, str) and name.strip() else DEFAULT_KERNEL
 
 
+def post_names(post: Post) -> set[str]:
+    """What a post answers to on the command line: its file stem, or its slug alone."""
+    return {post.path.stem, post.slug}
+
+
 @dataclass
 class BuildOptions:
     """Every choice a build makes; `build.py`'s flags map onto these one to one."""
 
     root: Path = Path(".")
-    smoke: bool = False  # inject quick-run parameters; cached apart from real runs
-    force: bool | frozenset[str] = False  # True, or the post names (file stems) to re-run
+    smoke: bool | frozenset[str] = False  # quick runs: True, or only these posts (stems or slugs)
+    force: bool | frozenset[str] = False  # True, or the posts (stems or slugs) to re-run
     frozen: bool = False  # never execute; fail naming every stale or missing post
     strict: bool = False  # an environment difference makes a post stale, not just a warning
     check: bool = False  # check expectations, links and images in the built site
     jobs: int = 1
     cell_timeout: int = DEFAULT_CELL_TIMEOUT
-    parameters: dict[str, Any] = field(default_factory=dict)  # overrides for every post
+    parameters: dict[str, Any] = field(default_factory=dict)  # for posts that have them
+    post_parameters: dict[str, dict[str, Any]] = field(default_factory=dict)  # by post name
     drafts: bool = False
     settings: dict[str, Any] = field(default_factory=dict)  # _config.yml values set by flags
 
     @property
     def mode(self) -> str:
         return "smoke" if self.smoke else "real"
+
+    def mode_for(self, post: Post) -> str:
+        """`smoke` for the posts this build runs quickly, `real` for the others."""
+        if isinstance(self.smoke, frozenset):
+            return "smoke" if self.smoke & post_names(post) else "real"
+        return self.mode
 
     @property
     def site_dir(self) -> Path:
@@ -74,6 +86,7 @@ class PostState:
     entry: Entry | None
     staleness: Staleness
     failure: dict[str, Any] | None
+    mode: str = "real"  # the entry this build uses and writes: `real`, or `smoke` (quick)
     unusable: Unusable | None = None  # a stored entry that is not used, and why
 
     @property
@@ -107,6 +120,7 @@ class BuildReport:
     from_cache: list[str] = field(default_factory=list)
     errors: list[BuildError] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)  # from --check
+    skipped: list[str] = field(default_factory=list)  # checks a quick run cannot pass
     seconds: float = 0.0
 
     @property
@@ -124,6 +138,8 @@ class BuildReport:
                 f"in {self.seconds:.2f} s")
         if self.problems:
             text += f"; {len(self.problems)} check problems"
+        if self.skipped:
+            text += f"; {len(self.skipped)} checks skipped (quick runs)"
         return text
 
     def show(self, out: TextIO | None = None, err: TextIO | None = None) -> None:
@@ -136,4 +152,6 @@ class BuildReport:
             error.show(err)
         for problem in self.problems:
             print(f"CHECK {problem}", file=err)
+        for skipped in self.skipped:
+            print(f"SKIPPED {skipped}", file=err)
         print(self.summary(), file=out or sys.stdout)

@@ -164,6 +164,57 @@ def test_smoke_runs_are_cached_apart_and_bannered(site):
     assert "Quick run" in page and "10.0 %" in page
 
 
+def test_a_real_build_never_publishes_a_quick_runs_page(site, capsys):
+    run_build(site)
+    run_build(site, "--smoke")  # _site/ now holds the quick run's page
+    post = site / "posts/2026-01-02-scoring.md"
+    post.write_text(post.read_text().replace("{{ results.test_accuracy | percent }}",
+                                             "{{ results.test_acuracy | percent }}"))
+    assert run_build(site) == 1  # today's prose cannot render: the real run's page stays
+    page = (site / "_site/2026/01/02/scoring.html").read_text()
+    assert "The score is 75.0%" in page and "Quick run" not in page
+    assert "75.0%" in (site / "_site/index.html").read_text()
+
+
+def test_smoke_one_post_runs_it_alone_and_shows_the_others_real_runs(tmp_path, capsys):
+    site = write_site(tmp_path, {f"2026-01-0{day}-post-{day}.md": SCORING_POST for day in (2, 3)})
+    run_build(site)
+    capsys.readouterr()
+    assert run_build(site, "--smoke", "post-2") == 0
+    assert "1 executed, 1 from cache" in capsys.readouterr().out
+    assert "Quick run" in (site / "_site/2026/01/02/post-2.html").read_text()
+    assert "Quick run" not in (site / "_site/2026/01/03/post-3.html").read_text()
+
+
+def test_smoke_check_skips_thresholds_and_says_so(site, capsys):
+    assert run_build(site, "--smoke", "--check") == 0  # 10% is below `>= 0.5`: not checked
+    captured = capsys.readouterr()
+    assert ("SKIPPED posts/2026-01-02-scoring.md: expect: test_accuracy >= 0.5 (a quick run's "
+            "numbers are not checked)") in captured.err.replace(str(site) + "/", "")
+    assert "1 checks skipped (quick runs)" in captured.out
+
+
+def test_assets_are_published_and_a_missing_one_is_named_with_its_post(tmp_path, capsys):
+    site = write_site(tmp_path, {"2026-01-02-trip.md": "---\ntitle: Trip\n---\n\n"
+                                 "![A glacier]({{ site.baseurl }}/assets/glacier.jpg)\n"})
+    (site / "assets").mkdir()
+    (site / "assets/glacier.jpg").write_bytes(b"not really a jpeg")
+    assert run_build(site, "--check") == 0
+    assert (site / "_site/assets/glacier.jpg").read_bytes() == b"not really a jpeg"
+    (site / "assets/glacier.jpg").unlink()
+    capsys.readouterr()
+    assert run_build(site, "--check") == 1
+    assert ("posts/2026-01-02-trip.md (2026/01/02/trip.html): missing image "
+            "/assets/glacier.jpg") in capsys.readouterr().err
+
+
+def test_a_draft_built_with_drafts_says_it_is_a_draft(tmp_path):
+    site = write_site(tmp_path, {"2026-01-02-wip.md": "---\ntitle: WIP\ndraft: true\n---\n\nSoon.\n"})
+    assert run_build(site) == 0 and not (site / "_site/2026/01/02/wip.html").exists()
+    assert run_build(site, "--drafts") == 0
+    assert 'class="banner draft"' in (site / "_site/2026/01/02/wip.html").read_text()
+
+
 def test_check_lists_unmet_expectations(site, capsys):
     assert run_build(site, "--check", "-p", "accuracy=0.25") == 1
     assert "test_accuracy" in capsys.readouterr().err
@@ -289,9 +340,23 @@ def test_prose_quoting_an_unrecorded_result_keeps_the_old_page(site, capsys):
                                              "{{ results.test_acuracy | percent }}"))
     assert run_build(site) == 1
     err = capsys.readouterr().err
-    assert "posts/2026-01-02-scoring.md" in err and "test_acuracy" in err
+    assert "posts/2026-01-02-scoring.md:10: `results.test_acuracy` is not recorded" in err
+    assert err.count("test_acuracy") == 1  # said once, on one line
     assert page.read_text() == old_page
     assert "Scoring" in (site / "_site/index.html").read_text()
+
+
+def test_a_filter_mistake_in_prose_is_one_line_not_a_traceback(site, capsys):
+    run_build(site)
+    post = site / "posts/2026-01-02-scoring.md"
+    post.write_text(post.read_text().replace("{{ results.test_accuracy | percent }}",
+                                             "{{ results.device | accuracy_ci }}"))
+    capsys.readouterr()
+    assert run_build(site) == 1
+    err = capsys.readouterr().err
+    assert ("posts/2026-01-02-scoring.md:10: filter `accuracy_ci` failed on "
+            "`{{ results.device | accuracy_ci }}` (ValueError") in err
+    assert "Traceback" not in err and err.count("accuracy_ci` failed") == 1
 
 
 def test_serve_serves_the_site_and_rebuilds_on_change(site):
@@ -363,11 +428,54 @@ def test_force_names_a_post_that_does_not_exist(site, capsys):
     assert "--force: no post named nosuch; posts are: 2026-01-02-scoring" in capsys.readouterr().err
 
 
-def test_an_override_the_parameters_cell_does_not_assign_is_warned_about(site, caplog):
+def test_an_override_no_parameters_cell_assigns_is_warned_about(site, caplog):
     run_build(site, "-p", "acuracy=0.9")
-    assert "acuracy not assigned in its `parameters` cell" in caplog.text
+    assert "-p acuracy: no post's `parameters` cell assigns acuracy" in caplog.text
+
+
+def test_a_parameter_reruns_only_the_posts_that_have_it(tmp_path, capsys):
+    other = (SCORING_POST.replace("accuracy = 0.75", "score = 0.75")
+             .replace("[0, accuracy]", "[0, score]"))
+    other = other.replace("test_accuracy=accuracy, device=\"CPU\", quick=accuracy < 0.5",
+                          "test_accuracy=score, device=\"CPU\"")
+    site = write_site(tmp_path, {"2026-01-02-has-it.md": SCORING_POST,
+                                 "2026-01-03-has-not.md": other})
+    run_build(site)
+    capsys.readouterr()
+    assert run_build(site, "-p", "accuracy=0.5") == 0
+    assert "1 executed, 1 from cache" in capsys.readouterr().out
+    assert "50.0%" in (site / "_site/2026/01/02/has-it.html").read_text()
+
+
+def test_a_parameter_for_one_post_and_force_by_slug(tmp_path, capsys):
+    posts = {f"2026-01-0{day}-post-{day}.md": SCORING_POST for day in (2, 3)}
+    site = write_site(tmp_path, posts)
+    run_build(site)
+    capsys.readouterr()
+    assert run_build(site, "-p", "post-3:accuracy=0.5") == 0
+    assert "1 executed, 1 from cache" in capsys.readouterr().out
+    assert "50.0%" in (site / "_site/2026/01/03/post-3.html").read_text()
+    assert run_build(site, "--force", "post-2", "-p", "post-3:accuracy=0.5") == 0  # a slug
+    assert "1 executed, 1 from cache" in capsys.readouterr().out
+    assert run_build(site, "-p", "nosuch:accuracy=0.5") == 1
+    assert "-p: no post named nosuch" in capsys.readouterr().err
 
 
 def test_a_parameter_that_is_not_a_literal_is_refused(site):
     with pytest.raises(SystemExit, match="must be a Python literal"):
         run_build(site, "-p", "accuracy=x=y")
+
+
+@pytest.mark.slow
+def test_a_new_post_runs_as_it_is_under_smoke(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras"))  # the kernel inherits it
+    site = write_site(tmp_path, {})
+    new = ["new", "Cats: a first look", "--date", "2026-01-02", "--root", str(site)]
+    assert build.main(new) == 0
+    assert "--smoke cats-a-first-look" in capsys.readouterr().out
+    assert run_build(site, "--smoke", "cats-a-first-look", "--check") == 0
+    page = parse_page(site / "_site/2026/01/02/cats-a-first-look.html")
+    assert "Cats: a first look" in "".join(page.text) and len(page.images) >= 2
+    assert "SKIPPED" in capsys.readouterr().err  # the quick run's threshold is not checked
+    assert build.main(new) == 1
+    assert "already exists" in capsys.readouterr().err

@@ -95,6 +95,8 @@ def test_forcing_a_run_without_the_data_fails_before_the_kernel(site, capsys, tm
     error = capsys.readouterr().err
     assert "cannot run: the data it read is not on this machine" in error
     assert "photos, sha256:" in error and "set TINY_DATA=/path/to/photos" in error
+    assert f"looked for TINY_DATA={tmp_path / 'photos'}, ../photos ({tmp_path / 'photos'})" in error
+    assert "The post would run in an empty folder of its own under" in error
     assert (page.read_bytes(), (site / MANIFEST).read_bytes()) == before
 
 

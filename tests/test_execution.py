@@ -196,3 +196,56 @@ def test_the_kernelspec_decides_the_kernel(metadata, kernel):
     notebook = nbformat.v4.new_notebook()
     notebook.metadata.update(metadata)  # as sitegen.posts does with front matter `jupyter:`
     assert kernel_name(notebook) == kernel
+
+
+PATHS_POST = """\
+---
+title: Where am I
+path_variables: [MY_PHOTOS]
+---
+
+```python
+import os
+from catdog import results
+results.record(**{name: os.environ.get(name) for name in
+                  ("CATDOG_POST_DIR", "CATDOG_LAUNCH_DIR", "CATDOG_PHOTOS", "MY_PHOTOS",
+                   "OTHER_PHOTOS", "CATDOG_EPOCHS")})
+```
+"""
+
+
+def test_the_kernel_is_told_where_the_post_is_and_gets_relative_paths_made_absolute(
+        tmp_path, monkeypatch):
+    site = write_site(tmp_path / "site", {"2026-01-02-where.md": PATHS_POST})
+    monkeypatch.chdir(tmp_path)  # where build.py is launched from
+    monkeypatch.setenv("CATDOG_PHOTOS", "../photos/my_trip")  # any CATDOG_* variable
+    monkeypatch.setenv("MY_PHOTOS", "photos/mine")  # named by the post's `path_variables`
+    monkeypatch.setenv("OTHER_PHOTOS", "photos/other")  # named by nothing: left alone
+    monkeypatch.setenv("CATDOG_EPOCHS", "3")  # not a path
+
+    assert run_build(site) == 0
+
+    manifest = json.loads((site / "_freeze/2026-01-02-where/real/manifest.json").read_text())
+    values = manifest["results"]["values"]
+    assert values["CATDOG_POST_DIR"] == str((site / "posts").resolve())
+    assert values["CATDOG_LAUNCH_DIR"] == str(tmp_path)
+    assert values["CATDOG_PHOTOS"] == str((tmp_path / "../photos/my_trip").resolve())
+    assert values["MY_PHOTOS"] == str(tmp_path / "photos/mine")
+    assert (values["OTHER_PHOTOS"], values["CATDOG_EPOCHS"]) == ("photos/other", "3")
+    assert str(tmp_path) not in json.dumps(manifest["key"])  # no machine's paths in the key
+
+
+def test_a_file_not_found_says_where_the_post_runs(tmp_path, capsys):
+    site = write_site(tmp_path / "site", {"2026-01-02-lost.md": """\
+---
+title: Lost
+---
+
+```python
+open("../photos/my_trip/cat.jpg")
+```
+"""})
+    assert run_build(site) == 1
+    err = capsys.readouterr().err
+    assert "FileNotFoundError" in err and "runs in an empty folder of its own" in err
+    assert f"CATDOG_POST_DIR={(site / 'posts').resolve()}" in err

@@ -91,6 +91,25 @@ def test_bad_front_matter_names_file_and_line(tmp_path, site, front, line, words
     assert str(caught.value).startswith(f"{path}:{line}: ")
 
 
+def test_a_colon_in_an_unquoted_title_says_to_quote_it(tmp_path, site):
+    path = write(tmp_path, "2024-01-05-post.md", "title: Cats: a study\n")
+    with pytest.raises(PostError) as caught:
+        read_post(path, site)
+    assert str(caught.value) == (f"{path}:2: bad front matter: mapping values are not allowed "
+                                 "here; quote a value that holds ': ', e.g. "
+                                 "title: \"Cats: a study\"")
+
+
+@pytest.mark.parametrize("fence", ["py", "python3", "ipython", "ipython3", "py3", "Python"])
+def test_python_fences_by_any_name_are_code_cells(tmp_path, site, fence):
+    body = f"\nProse.\n\n```{fence} tags=[\"parameters\"]\nepochs = 3\n```\n\n" \
+           "````markdown\n```py\nquoted, not run\n```\n````\n"
+    post = read_post(write(tmp_path, "2024-01-05-post.md", "title: A\n", body), site)
+    code = [cell for cell in post.notebook.cells if cell.cell_type == "code"]
+    assert code[0].source == "epochs = 3" and code[0].metadata["tags"] == ["parameters"]
+    assert any("```py\nquoted, not run" in cell.source for cell in post.notebook.cells)
+
+
 def test_no_date_anywhere_is_an_error(tmp_path, site):
     with pytest.raises(PostError, match="no date"):
         read_post(write(tmp_path, "undated.md", "title: A\n"), site)

@@ -252,9 +252,23 @@ def test_undefined_result_names_post_cell_and_known_names(tmp_path, site, env):
             v4.new_markdown_cell("Hi"), v4.new_code_cell("x", outputs=[record(VALUES)]),
             v4.new_markdown_cell("Got {{ results.f1_score }}.")]), site, env, tmp_path)
     message = str(caught.value)
-    assert str(post.path) in message and "cell 3" in message
-    assert "f1_score" in message and "test_accuracy" in message
+    assert message.startswith(f"{post.path}:12: `results.f1_score` is not recorded by the run")
+    assert "test_accuracy" in message
     assert not (tmp_path / post.output_path).exists()
+
+
+def test_a_filter_given_the_wrong_value_names_the_md_line_and_the_filter(tmp_path, site, env):
+    prose = "The test split.\n\nIt scores {{ results.test | accuracy_ci }}."
+    post = read_post(write_post(tmp_path, body=f"Hi\n\n```python\nx\n```\n\n{prose}\n"), site)
+    values = {"test": {"loss": 0.3}}  # a dict without `accuracy`
+    with pytest.raises(RenderError) as caught:
+        render_post(post, make_executed(post, cells=[
+            v4.new_markdown_cell("Hi"), v4.new_code_cell("x", outputs=[record(values)]),
+            v4.new_markdown_cell(prose)]), site, env, tmp_path)
+    message = str(caught.value)
+    assert message.startswith(f"{post.path}:14: filter `accuracy_ci` failed on "
+                              "`{{ results.test | accuracy_ci }}` (KeyError: 'accuracy')")
+    assert "\n" not in message
 
 
 def test_site_baseurl_in_prose(tmp_path, env):

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import http.server
 import io
 import signal
 from pathlib import Path
 
 from sitegen.exceptions import BuildError, ExecutionError, Interrupted, PostError
-from sitegen.serve import rebuild
+from sitegen.livereload import inject
+from sitegen.serve import PreviewServer, rebuild
 from sitegen.state import BuildOptions, BuildReport
 from test_build import run_build, write_site
 
@@ -54,8 +56,30 @@ def test_serve_reports_a_rebuild_exactly_as_build_py_reports_a_build(tmp_path, c
     run_build(site, "--check")
     from_build = capsys.readouterr().err
 
-    rebuild(BuildOptions(root=site, check=True))
+    for_the_page = rebuild(BuildOptions(root=site, check=True))
 
     assert capsys.readouterr().err == from_build
     assert "CHECK " in from_build and "broken link /nowhere.html" in from_build
     assert "2026-01-03-untitled.md:1: missing title" in from_build
+    assert for_the_page.splitlines() == from_build.splitlines()  # the open page shows the same
+
+
+def test_an_open_page_shows_the_failed_rebuild_over_the_last_good_page():
+    page = inject(b"<html><body><p>Old page</p></body></html>", 3,
+                  error="build.py: posts/x.md:10: `results.f1` is not recorded <by the run>")
+    assert page.index(b"Old page") < page.index(b'id="build-error"') < page.index(b"</body>")
+    assert b"posts/x.md:10: `results.f1` is not recorded &lt;by the run&gt;" in page
+    assert b'id="build-error"' not in inject(b"<body></body>", 3)
+
+
+def test_a_closed_tab_is_no_traceback(capsys):
+    server = PreviewServer(("127.0.0.1", 0), http.server.BaseHTTPRequestHandler)
+    try:
+        for error in (BrokenPipeError(32, "Broken pipe"), ConnectionResetError(104, "reset")):
+            try:
+                raise error
+            except OSError:
+                server.handle_error(None, ("127.0.0.1", 1234))
+    finally:
+        server.server_close()
+    assert capsys.readouterr().err == ""
