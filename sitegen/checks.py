@@ -1,5 +1,5 @@
 """Checks for CI (`build.py --check`): a post's declared expectations against its recorded
-results, and every internal link and image of the built site.
+results, and every internal link, `#anchor` and image of the built site.
 
 Each check returns a list of messages, empty when all is well, so the command line can list
 every problem at once rather than stop at the first.
@@ -86,46 +86,74 @@ def is_number(value: Any) -> bool:
 
 
 class LinkCollector(HTMLParser):
-    """Collects (tag, url) of every link-like attribute in one HTML page."""
+    """Collects (tag, url) of every link-like attribute in one HTML page, and its ids (what a
+    `#fragment` can point at: any element's id, an <a name>)."""
 
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
         self.links: list[tuple[str, str]] = []
+        self.ids: set[str] = set()
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         for name, value in attrs:
             if (tag, name) in LINK_ATTRIBUTES and value is not None:
                 self.links.append((tag, value))
+            if value and (name == "id" or (tag == "a" and name == "name")):
+                self.ids.add(value)
+
+
+def collect(page: Path) -> LinkCollector:
+    collector = LinkCollector()
+    collector.feed(page.read_text(encoding="utf-8"))
+    return collector
 
 
 def check_site(site_dir: str | Path, baseurl: str = "",
                sources: Mapping[str, str] | None = None) -> list[str]:
-    """Every internal href/src in every page must name a file under `site_dir`.
+    """Every internal href/src in every page must name a file under `site_dir`, and its
+    `#fragment`, if any, an id on the page it names (the same page for `#x`).
 
     Absolute links must start with `baseurl` (as `{{ site.baseurl }}/x` makes them); a missing
-    <img> is reported as a missing image, anything else as a broken link. `sources` names
-    what a page is made from (its post), so the author knows which file to fix.
+    <img> is reported as a missing image, a missing id as a missing anchor, anything else as
+    a broken link. `sources` names what a page is made from (its post), so the author knows
+    which file to fix.
     """
     site_dir = Path(site_dir).resolve()
+    pages = {page.relative_to(site_dir).as_posix(): collect(page)
+             for page in sorted(site_dir.rglob("*.html"))}
     problems = []
-    for page in sorted(site_dir.rglob("*.html")):
-        page_path = page.relative_to(site_dir).as_posix()
-        collector = LinkCollector()
-        collector.feed(page.read_text(encoding="utf-8"))
+    for page_path, collector in pages.items():
         for tag, url in collector.links:
             if not is_internal(url):
                 continue
-            target = resolve_link(url, page_path, baseurl)
+            target = page_path if url.startswith("#") else resolve_link(url, page_path, baseurl)
             if target is None or not has_file(site_dir, target):
                 kind = "missing image" if tag == "img" else "broken link"
                 problems.append(f"{(sources or {}).get(page_path, page_path)}: {kind} {url}")
+            elif not has_anchor(pages, site_dir, target, urlsplit(url).fragment):
+                problems.append(f"{(sources or {}).get(page_path, page_path)}: missing anchor "
+                                f"{url} (no id \"{unquote(urlsplit(url).fragment)}\" on {target})")
     return problems
 
 
+def has_anchor(pages: Mapping[str, LinkCollector], site_dir: Path, target: str,
+               fragment: str) -> bool:
+    """No fragment, `#top` (HTML's name for the page's start), a text fragment (`#:~:text=`)
+    or a file that is not a page: nothing to check. Else the page must have that id."""
+    if not fragment or fragment.lower() == "top" or fragment.startswith(":~:"):
+        return True
+    if (site_dir / target).is_dir():
+        target = posixpath.join(target, "index.html")
+    elif target not in pages and (site_dir / (target + ".html")).is_file():
+        target += ".html"
+    collector = pages.get(target)
+    return collector is None or unquote(fragment) in collector.ids
+
+
 def is_internal(url: str) -> bool:
-    """Links to other sites, mail, data: URIs and same-page anchors are not checked."""
+    """Links to other sites, mail and data: URIs are not checked; `#x` and `page.html#x` are."""
     parts = urlsplit(url)
-    return not (parts.scheme or parts.netloc or url.startswith("#") or not parts.path)
+    return not (parts.scheme or parts.netloc or not (parts.path or parts.fragment))
 
 
 def resolve_link(url: str, page_path: str, baseurl: str) -> str | None:

@@ -1,5 +1,5 @@
 """The pages made from all posts together: index, tag pages, Atom feed, sitemap, 404, the
-stylesheet and `_site/results.json`.
+stylesheet, the favicon and `_site/results.json`.
 
 Each takes the complete list of `(post, executed)` pairs (`executed` None for a post that has
 no run yet: it is left out, as it has no page), so it runs after every post was read and loaded. Output is
@@ -34,10 +34,19 @@ def render_listings(pairs: Sequence[Pair], site: Any, env: jinja2.Environment,
     """Everything but the post pages themselves, in one call."""
     for clash in tag_clashes(pairs):
         log.warning("%s", clash)
+    if not site.url:
+        log.warning("%s", NO_URL)
+    sitemap = [render_sitemap(pairs, site, env, out_dir)] if site.url else []
     return [render_index(pairs, site, env, out_dir), *render_tags(pairs, site, env, out_dir),
-            render_feed(pairs, site, env, out_dir), render_sitemap(pairs, site, env, out_dir),
+            render_feed(pairs, site, env, out_dir), *sitemap,
             render_404(pairs, site, env, out_dir), write_all_results(pairs, site, env, out_dir),
-            copy_stylesheet(env, out_dir)]
+            *copy_static(env, out_dir)]
+
+
+NO_URL = ("_config.yml has no `url`: feed.xml links are relative to the feed, and sitemap.xml "
+          "is not written (sitemaps need absolute URLs). Set `url: https://you.github.io` in "
+          "_config.yml, or pass --url, to publish both")
+STATIC_FILES = ("style.css", "favicon.svg")
 
 
 def render_index(pairs: Sequence[Pair], site: Any, env: jinja2.Environment,
@@ -56,7 +65,7 @@ def render_tags(pairs: Sequence[Pair], site: Any, env: jinja2.Environment,
     written = []
     for tag, tagged in sorted(collect_tags(pairs).items()):
         page = {"title": f"Posts tagged {tag}", "root": "../", "url": "/" + url_path(tag_path(tag)),
-                "description": ""}
+                "description": tag_description(tag, tagged, site)}
         html = env.get_template("tag.html").render(site=site, page=page, tag=tag,
                                                    items=list_items(tagged, "../"))
         written.append(write_file(Path(out_dir), tag_path(tag), html.encode("utf-8")))
@@ -95,7 +104,8 @@ def render_404(pairs: Sequence[Pair], site: Any, env: jinja2.Environment,
                out_dir: str | Path) -> Path:
     """404.html: served at any missing URL, so its links are absolute (with baseurl)."""
     page = {"title": "Page not found", "root": site.baseurl + "/", "url": "/404.html",
-            "description": ""}
+            "description": f"There is no page at this address on {site.title}; "
+                           "its list of posts links every post."}
     html = env.get_template("404.html").render(site=site, page=page)
     return write_file(Path(out_dir), "404.html", html.encode("utf-8"))
 
@@ -108,14 +118,26 @@ def write_all_results(pairs: Sequence[Pair], site: Any, env: jinja2.Environment 
     return write_file(Path(out_dir), "results.json", dump_json(records))
 
 
-def copy_stylesheet(env: jinja2.Environment, out_dir: str | Path) -> Path:
-    """style.css is copied as is, not rendered: CSS braces are not Jinja."""
-    source = Path(env.loader.searchpath[0]) / "style.css"  # type: ignore[union-attr]
-    target = Path(out_dir) / "style.css"
-    target.parent.mkdir(parents=True, exist_ok=True)
-    with naming(target):
-        shutil.copyfile(source, target)
-    return target
+def copy_static(env: jinja2.Environment, out_dir: str | Path) -> list[Path]:
+    """style.css and favicon.svg are copied as they are, not rendered: CSS braces are not
+    Jinja. A templates folder without a favicon (an older site's) publishes none."""
+    templates = Path(env.loader.searchpath[0])  # type: ignore[union-attr]
+    copied = []
+    for name in STATIC_FILES:
+        if name == "style.css" or (templates / name).is_file():
+            target = Path(out_dir) / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            with naming(target):
+                shutil.copyfile(templates / name, target)
+            copied.append(target)
+    return copied
+
+
+def tag_description(tag: str, tagged: Sequence[Pair], site: Any) -> str:
+    """A tag page's meta description: how many posts, and their titles."""
+    titles = "; ".join(post.title for post, _ in tagged)
+    count = f"{len(tagged)} post{'s' if len(tagged) != 1 else ''}"
+    return f"{count} on {site.title} tagged {tag}: {titles}."
 
 
 # ---------------------------------------------------------------- helpers

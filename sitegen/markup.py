@@ -1,5 +1,6 @@
 """Markdown to HTML for one page: tables, math as MathML, heading anchors, lazy images, and the
-headings a contents list is made of.
+headings a contents list is made of; and what keeps any HTML legible on a phone: tables in a
+box that scrolls sideways and takes keyboard focus, numbers kept on one line with their unit.
 
 A page is many markdown cells rendered one by one, but its heading ids must be unique across
 the whole page (two sections may both be called "Results"). markdown-it's anchors plugin keeps
@@ -11,6 +12,8 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import html
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -77,6 +80,28 @@ def render_image(self: Any, tokens: list[Token], index: int, options: Any, env: 
     return self.image(tokens, index, options, env)
 
 
+def render_math_block(self: Any, tokens: list[Token], index: int, options: Any, env: Any) -> str:
+    """`$$…$$` on its own lines; a long formula's box may scroll on a phone, so it may take focus."""
+    tex = tokens[index].content.strip()
+    return (f'<div class="math block"{focusable(tex)}>\n{render_math(tex, {"display_mode": True})}'
+            '\n</div>\n')
+
+
+def render_table_open(self: Any, tokens: list[Token], index: int, options: Any, env: Any) -> str:
+    """A table opens inside its scroll box, labelled by its header cells."""
+    headers = []
+    for token in tokens[index + 1:]:
+        if token.type in ("thead_close", "table_close"):
+            break
+        if token.type == "inline":
+            headers.append(token.content)
+    return scroll_box_open(headers) + self.renderToken(tokens, index, options, env)
+
+
+def render_table_close(self: Any, tokens: list[Token], index: int, options: Any, env: Any) -> str:
+    return self.renderToken(tokens, index, options, env) + "</div>\n"
+
+
 # allow_space/allow_digits off, as in Pandoc: "$5 and $10" is money, not a formula.
 MARKDOWN = (MarkdownIt("commonmark", {"html": True})
             .enable(["table", "strikethrough"])
@@ -85,6 +110,9 @@ MARKDOWN = (MarkdownIt("commonmark", {"html": True})
             .use(anchors_plugin, min_level=1, max_level=6, slug_func=heading_slug,
                  permalink=True, permalinkSymbol="#"))
 MARKDOWN.add_render_rule("image", render_image)
+MARKDOWN.add_render_rule("math_block", render_math_block)
+MARKDOWN.add_render_rule("table_open", render_table_open)
+MARKDOWN.add_render_rule("table_close", render_table_close)
 
 
 def render(source: str) -> str:
@@ -121,3 +149,52 @@ def contents(found: list[tuple[int, str, str]], minimum: int) -> list[dict[str, 
         elif level == top + 1 and items:
             items[-1]["children"].append({"title": title, "id": slug, "children": []})
     return items if len(items) >= minimum else []
+
+
+# ---------------------------------------------------------------- legible on a phone
+
+PHONE_COLUMNS = 30  # monospace characters surely visible in a code box on a 320-375 px screen
+
+
+def focusable(text: str) -> str:
+    """` tabindex="0"` for a box whose longest line may not fit a phone: a box that scrolls
+    sideways must take keyboard focus, or a keyboard user cannot scroll it (axe's
+    `scrollable-region-focusable`); short boxes add no stop to the Tab order."""
+    longest = max((len(line) for line in text.split("\n")), default=0)
+    return ' tabindex="0"' if longest > PHONE_COLUMNS else ""
+
+
+TAG = re.compile(r"<[^>]+>")
+HTML_TABLE = re.compile(r"<table\b.*?</table>", re.DOTALL | re.IGNORECASE)
+HEADER_CELL = re.compile(r"<th\b[^>]*>(.*?)</th>", re.DOTALL | re.IGNORECASE)
+# A number and its unit: "97.1 %", "95 % CI", "5 min 12 s", "4.63 MB" never wrap apart.
+NUMBER_UNIT = re.compile(r"(\d) (?=(?:%|‰|ms|s|min|h|B|kB|MB|GB|px|×)(?![\w-]))")
+
+
+def scroll_box_open(headers: list[str]) -> str:
+    """A wide table scrolls inside this box, not the page; the box takes keyboard focus (a
+    keyboard user scrolls it with the arrow keys: axe's `scrollable-region-focusable`) and is a
+    region named after the table's first columns, so a screen reader says what it holds."""
+    names = [plain_text(h) for h in headers if plain_text(h)][:3]
+    label = "Table" + (": " + ", ".join(names) + ("…" if len(headers) > 3 else "") if names else "")
+    return f'<div class="table-scroll" role="region" tabindex="0" aria-label="{html.escape(label)}">'
+
+
+def plain_text(fragment: str) -> str:
+    return " ".join(plain_text_lines(fragment).split())
+
+
+def plain_text_lines(fragment: str) -> str:
+    """An HTML fragment's text, its line breaks kept."""
+    return html.unescape(TAG.sub("", fragment))
+
+
+def scrollable_tables(fragment: str) -> str:
+    """Every <table> of an HTML output (a DataFrame, catdog's comparison tables) in its scroll box."""
+    return HTML_TABLE.sub(lambda m: scroll_box_open(HEADER_CELL.findall(m.group(0)))
+                          + m.group(0) + "</div>", fragment)
+
+
+def keep_units_together(text: str) -> str:
+    """The space between a number and its unit made non-breaking ("%" never starts a line)."""
+    return NUMBER_UNIT.sub("\\1\u00a0", text)

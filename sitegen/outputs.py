@@ -1,5 +1,6 @@
 """Keeping one cell's output from swamping its page: long text is cut to its first and last
-lines, and an image's pixel size is read so its <img> reserves its box before it loads.
+lines, a heavy PNG is re-encoded in the lightest form that keeps it sharp, and an image's pixel
+size is read so its <img> reserves its box before it loads.
 
 The cache keeps every output whole; only the page shows less. What is cut is published in
 full beside the page (see sitegen.render), as Jupyter front ends offer "show the rest".
@@ -7,6 +8,7 @@ full beside the page (see sitegen.render), as Jupyter front ends offer "show the
 
 from __future__ import annotations
 
+import functools
 import io
 import re
 from dataclasses import dataclass
@@ -85,3 +87,52 @@ def image_size(data: bytes, mime: str) -> tuple[int, int] | None:
             return image.size
     except (UnidentifiedImageError, OSError):
         return None
+
+
+SMALL_PNG = 20_000  # bytes: below this, re-encoding saves less than one request costs
+DRAWING_COLOURS = 4096  # a plot is a few hundred flat colours and their anti-aliasing; a photo, many more
+WEBP_QUALITY = 85
+
+
+@functools.lru_cache(maxsize=256)
+def lighter_png(data: bytes) -> tuple[bytes, str]:
+    """A PNG as the lightest of: itself, a 256-colour palette PNG (a drawing: plots, matrices)
+    or a WebP at quality 85 (a photo-like image: photo grids); returns the bytes and their file
+    extension. Matplotlib writes RGBA PNGs that weigh 0.4-1.5 MB for a grid of photos, and
+    pages show figures on white, so the image is first flattened onto white.
+
+    Memoised: `--serve` renders the same figures again after every edit.
+    """
+    if len(data) < SMALL_PNG:
+        return data, "png"
+    flat = flatten_on_white(data)
+    if flat is None:
+        return data, "png"
+    if flat.getcolors(DRAWING_COLOURS) is not None:
+        from PIL import Image
+
+        candidate, extension = encode(flat.quantize(256, method=Image.Quantize.FASTOCTREE),
+                                      "PNG", optimize=True), "png"
+    else:
+        candidate, extension = encode(flat, "WEBP", quality=WEBP_QUALITY, method=4), "webp"
+    return (candidate, extension) if len(candidate) < len(data) else (data, "png")
+
+
+def flatten_on_white(data: bytes) -> "Image.Image | None":  # noqa: F821: PIL imported lazily
+    """The image as RGB over white, or None when Pillow cannot read it."""
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            rgba = image.convert("RGBA")
+    except (UnidentifiedImageError, OSError):
+        return None
+    flat = Image.new("RGB", rgba.size, "white")
+    flat.paste(rgba, mask=rgba.getchannel("A"))
+    return flat
+
+
+def encode(image: "Image.Image", kind: str, **options) -> bytes:  # noqa: F821
+    buffer = io.BytesIO()
+    image.save(buffer, format=kind, **options)
+    return buffer.getvalue()

@@ -3,8 +3,10 @@
 Markdown cells are first rendered as Jinja templates (so prose can quote `{{ results.x }}` and
 `{{ site.baseurl }}`), then as Markdown (sitegen.markup: math as MathML, heading anchors);
 code is highlighted with Pygments (no JavaScript); outputs are cleaned the way a terminal
-would show them and long ones cut (sitegen.outputs), images are written as files, and the
-results-record outputs are not shown: they are the data behind the summary box.
+would show them and long ones cut (sitegen.outputs), images are written as files (heavy PNGs
+re-encoded lighter) with alt text, terminal colours made readable in both colour schemes
+(sitegen.contrast), and the results-record outputs are not shown: they are the data behind the
+summary box. Boxes that may scroll sideways on a phone take keyboard focus.
 
 Links to the page's own files are percent-encoded (`url_path`): slugs keep letters of any
 script, and the files on disk carry those names in UTF-8.
@@ -12,6 +14,7 @@ script, and the files on disk carry those names in UTF-8.
 
 from __future__ import annotations
 
+import ast
 import base64
 import datetime
 import functools
@@ -38,10 +41,11 @@ from catdog.results import MIME_TYPE, from_notebook
 from sitegen import datasources
 from sitegen import markup
 from sitegen.config import OUTPUT_DEFAULTS
+from sitegen.contrast import readable_colours
 from sitegen.exceptions import RenderError
 from sitegen.files import naming
 from sitegen.mathml import MathError
-from sitegen.outputs import cut_text, human_size, image_size
+from sitegen.outputs import cut_text, human_size, image_size, lighter_png
 
 log = logging.getLogger(__name__)
 
@@ -270,10 +274,11 @@ def summarize(results: Mapping[str, Any], run: Mapping[str, Any] | None) -> dict
     values, env, run = results.get("values", {}), results.get("environment", {}), run or {}
     score = values.get("test_accuracy")
     loss = values.get("test_loss")
-    return {"score": stats.accuracy_text(values, "test_", detail=True) if is_number(score) else None,
+    return {"score": markup.keep_units_together(stats.accuracy_text(values, "test_", detail=True))
+            if is_number(score) else None,
             "loss": f"{loss:.4f}" if is_number(loss) else None,
             "findings": findings(values),
-            "facts": [(label, text) for label, text in
+            "facts": [(label, markup.keep_units_together(text)) for label, text in
                       run_facts(values, env, run, results.get("data", [])) if text]}
 
 
@@ -387,15 +392,18 @@ def render_cells(post: Any, notebook: Any, site: Any, page: dict, results: Mappi
     """The HTML of every cell, in order; image files are collected in `images`."""
     language = notebook_language(notebook)
     prose = {"site": site, "page": page, "results": Values(results.get("values", {}))}
-    parts = []
+    parts, heading = [], ""
     for number, cell in enumerate(notebook.cells, start=1):
         tags = set(cell.get("metadata", {}).get("tags", []))
+        if cell.cell_type == "markdown":
+            heading = last_heading(cell.source) or heading
         if "remove-cell" in tags:
             continue
         if cell.cell_type == "markdown":
             parts.append(render_markdown(cell.source, prose, post, number))
         elif cell.cell_type == "code":
-            parts.append(render_code_cell(cell, number, tags, language, images))
+            alt = figure_alt(cell.source, heading, number)
+            parts.append(render_code_cell(cell, number, tags, language, images, alt))
     return "\n".join(parts)
 
 
@@ -411,7 +419,7 @@ def render_markdown(source: str, context: dict, post: Any, number: int) -> str:
     if "{{" in source or "{%" in source or "{#" in source:
         text = render_prose_template(source, context, post, number)
     try:
-        html = markup.render(text)
+        html = markup.keep_units_together(markup.render(text))
     except MathError as error:
         formula = re.search(r"formula (\$.*?\$):", str(error))
         raise prose_error(post, source, number,
@@ -511,14 +519,15 @@ def _line_of(source: str, needle: str) -> int:
 
 
 def render_code_cell(cell: Any, number: int, tags: set[str], language: str,
-                     images: Assets) -> str:
-    """Input (highlighted) and outputs; `hide-*` folds a part away, `remove-*` drops it."""
+                     images: Assets, alt: str = "") -> str:
+    """Input (highlighted) and outputs; `hide-*` folds a part away, `remove-*` drops it. `alt`
+    is what the cell's figures say to a reader who cannot see them, unless they carry their own."""
     parts = []
     if "remove-input" not in tags and cell.source.strip():
         parts.append(fold(highlight_code(cell.source, language), "Show code",
                           "hide-input" in tags))
     if "remove-output" not in tags:
-        outputs = "".join(render_output(o, number, i, images)
+        outputs = "".join(render_output(o, number, i, images, alt)
                           for i, o in enumerate(coalesce_streams(cell.get("outputs", [])),
                                                 start=1))
         if outputs:
@@ -567,10 +576,11 @@ def highlight_code(source: str, language: str) -> str:
     third slower than Python's, so it is used only for cells that have such lines."""
     if language == "python" and IPYTHON_SYNTAX.search(source):
         language = "ipython3"
-    return highlight(source, find_lexer(language), FORMATTER)
+    html = highlight(source, find_lexer(language), FORMATTER)
+    return html.replace("<pre>", f"<pre{markup.focusable(source)}>", 1)
 
 
-def render_output(output: Any, number: int, index: int, images: Assets) -> str:
+def render_output(output: Any, number: int, index: int, images: Assets, alt: str = "") -> str:
     """One output as HTML: stream and text cleaned and escaped, images as files, the results
     record not shown at all."""
     kind = output.get("output_type")
@@ -590,12 +600,17 @@ def render_output(output: Any, number: int, index: int, images: Assets) -> str:
     for mime, extension in IMAGE_TYPES.items():
         if mime in data:
             image = decode_image(data[mime], mime)
+            metadata = output.get("metadata", {}).get(mime, {})
+            size = displayed_size(metadata, image, mime)
+            if mime == "image/png":
+                image, extension = lighter_png(image)
             src = images.add(f"fig-{number}-{index}.{extension}", image)
             if images.is_too_large(image):
                 return too_large(src, f"Figure from cell {number}", len(image), images)
             images.images += 1
-            size = displayed_size(output.get("metadata", {}).get(mime, {}), image, mime)
-            return image_tag(src, size, number, lazy=images.images > 1)
+            text = metadata.get("alt") if isinstance(metadata.get("alt"), str) else alt
+            return image_tag(src, size, text or f"Figure from cell {number}",
+                             lazy=images.images > 1)
     return render_rich(data, images, name)
 
 
@@ -606,7 +621,7 @@ def render_rich(data: Mapping[str, Any], images: Assets, name: str) -> str:
         if images.is_too_large(html.encode("utf-8")):
             src = images.add(f"{name}.html", html.encode("utf-8"))
             return too_large(src, "HTML output", len(html.encode("utf-8")), images)
-        return f'<div class="output html">{html}</div>'
+        return f'<div class="output html">{readable_html(html)}</div>'
     if "text/markdown" in data:
         text = join_text(data["text/markdown"])
         if images.is_too_large(text.encode("utf-8")):  # shown as text: cut, the rest linked
@@ -638,14 +653,15 @@ def pre(text: str, css_class: str, images: Assets, name: str) -> str:
         return ""
     limits = images.limits
     cut = cut_text(text, limits["head_lines"], limits["tail_lines"], limits["max_bytes"])
+    scroll = "" if css_class.startswith("stream") else markup.focusable(text)  # logs wrap instead
     if cut is None:
-        return f'<pre class="output {css_class}">{escape(text)}</pre>'
+        return f'<pre class="output {css_class}"{scroll}>{escape(text)}</pre>'
     whole = (text + "\n").encode("utf-8")
     href = images.add(f"{name}.txt", whole)
     marker = (f'<span class="cut">⋯ {cut.describe()} not shown · '
               f'<a href="{escape(href)}">the whole output ({human_size(len(whole))})</a> ⋯</span>')
     tail = f"\n{escape(cut.tail)}" if cut.tail else ""
-    return f'<pre class="output {css_class} long">{escape(cut.head)}\n{marker}{tail}</pre>'
+    return f'<pre class="output {css_class} long"{scroll}>{escape(cut.head)}\n{marker}{tail}</pre>'
 
 
 def decode_image(value: Any, mime: str) -> bytes:
@@ -664,11 +680,79 @@ def displayed_size(metadata: Mapping[str, Any], image: bytes, mime: str) -> tupl
     return image_size(image, mime)
 
 
-def image_tag(src: str, size: tuple[int, int] | None, number: int, lazy: bool) -> str:
+def image_tag(src: str, size: tuple[int, int] | None, alt: str, lazy: bool) -> str:
     """width and height reserve the figure's box (no layout shift as it loads); every figure
     but the page's first loads lazily: the first may be in view when the page opens (the
     heuristic WordPress uses: https://make.wordpress.org/core/2021/07/15/refining-wordpress-cores-lazy-loading-implementation/)."""
     dimensions = f' width="{size[0]}" height="{size[1]}"' if size else ""
     loading = ' loading="lazy"' if lazy else ""
     return (f'<figure class="output image"><img src="{escape(src)}"'
-            f' alt="Figure from cell {number}"{loading} decoding="async"{dimensions}></figure>')
+            f' alt="{escape(alt)}"{loading} decoding="async"{dimensions}></figure>')
+
+
+# ---------------------------------------------------------------- phones, keyboards, screen readers
+
+RICH_PRE = re.compile(r"<pre\b(?![^>]*\btabindex=)([^>]*)>(.*?)</pre>", re.DOTALL | re.IGNORECASE)
+
+
+def readable_html(html: str) -> str:
+    """An HTML output as a reader needs it: terminal colours readable in both schemes, tables in
+    a focusable scroll box, `rich`'s wide <pre> (model.summary()) focusable."""
+    html = markup.scrollable_tables(readable_colours(html))
+    return RICH_PRE.sub(lambda m: f"<pre{m.group(1)}{markup.focusable(markup.plain_text_lines(m.group(2)))}>"
+                        f"{m.group(2)}</pre>", html)
+
+
+HEADING = re.compile(r"^ {0,3}#{1,6}[ \t]+(.+?)[ \t#]*$", re.MULTILINE)
+TEMPLATE_TAG = re.compile(r"\{[{%#].*?[}%#]\}", re.DOTALL)
+
+
+def last_heading(source: str) -> str:
+    """The last heading of a markdown cell, as plain text (no Jinja, no markup), or ""."""
+    found = HEADING.findall(TEMPLATE_TAG.sub("", source))
+    return re.sub(r"[*_`]|\[|\]\([^)]*\)", "", found[-1]).strip() if found else ""
+
+
+def figure_alt(source: str, heading: str, number: int) -> str:
+    """What a figure says when its output carries no alt text of its own
+    (`metadata["image/png"]["alt"]`): what drew it (a comment just above the cell's last line,
+    else the function it calls: `plots.confusion_matrix(...)` is "Confusion matrix"), and the
+    section it is in; "Figure from cell N" only when neither is known."""
+    what = drawing_comment(source) or drawing_call(source)
+    where = f"in the section “{heading}”" if heading else ""
+    if what and where:
+        return f"{what}, {where}"
+    return what or (f"Figure {where}" if where else f"Figure from cell {number}")
+
+
+def drawing_comment(source: str) -> str:
+    """The full-line comment right above the cell's last statement, e.g. `# loss per epoch`."""
+    lines = source.rstrip().split("\n")
+    statement = last_statement_line(source)
+    above = lines[statement - 2].strip() if statement and statement > 1 else ""
+    return above.lstrip("#").strip().capitalize() if above.startswith("#") else ""
+
+
+def last_statement_line(source: str) -> int | None:
+    try:
+        body = ast.parse(source).body
+    except SyntaxError:  # IPython magics: no statement to read
+        return None
+    return body[-1].lineno if body else None
+
+
+def drawing_call(source: str) -> str:
+    """`plots.training_curves(run)` as the cell's last statement -> "Training curves"."""
+    try:
+        body = ast.parse(source).body
+    except SyntaxError:
+        return ""
+    last = body[-1] if body else None
+    if not (isinstance(last, ast.Expr) and isinstance(last.value, ast.Call)):
+        return ""
+    function = last.value.func
+    name = function.attr if isinstance(function, ast.Attribute) else getattr(function, "id", "")
+    return "" if name in NOT_DRAWING else name.replace("_", " ").strip().capitalize()
+
+
+NOT_DRAWING = {"print", "display", "show", "savefig", "tight_layout", "close"}

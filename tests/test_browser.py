@@ -1,7 +1,9 @@
 """Rendered pages in headless Chromium (Debian's `chromium`): every image loads, a screenshot is
 not blank, code and outputs scroll inside their box at a phone's and a desktop's width, the
-dark scheme follows the reader's setting, math is laid out as MathML, and `--serve` reloads an
-open page after an edit.
+dark scheme follows the reader's setting, math is laid out as MathML, `--serve` reloads an
+open page after an edit, tables stay legible on a phone, a training log fits a desktop, and
+axe-core finds no violation on a post or on any page of the golden site (375 and 1200 px,
+light and dark).
 
 The first two use Chromium's command line; the others drive it with Selenium through Debian's
 `chromedriver`. Each skips when what it needs is absent. Probe scripts live in copies of pages
@@ -44,7 +46,18 @@ window.addEventListener("load", () => {
 LONG_LINE = ("results.record(test_accuracy=score['accuracy'], test_loss=score['loss'], "
              "device=run.device, train_seconds=run.seconds, epochs=epochs, image_count=3000)")
 PROSE = ("## The loss\n\nWe minimise $L = -\\sum_{i=1}^{n} y_i \\log p_i$, and report\n\n"
-         "$$\\mathrm{accuracy} = \\frac{TP + TN}{TP + TN + FP + FN}$$\n")
+         "$$\\mathrm{accuracy} = \\frac{TP + TN}{TP + TN + FP + FN}$$\n\n"
+         "| model | validation accuracy | test accuracy | parameters | training time |\n"
+         "| --- | --- | --- | --- | --- |\n"
+         "| model1: small CNN | 63.4 % (95 % CI 59.1–67.5 %, 500 photos) | 65.8 % (95 % CI "
+         "61.5–69.8 %, 500 photos) | 1,346,753 | 1 min 29 s |\n")
+LOG_LINE = ("219/219 - 44s - 200ms/step - accuracy: 0.7089 - loss: 0.5639 - val_accuracy: 0.7680"
+            " - val_loss: 0.5000")
+SUMMARY = ('<pre style="white-space:pre;overflow-x:auto;line-height:normal">┏━━━━━━━━━━━━━━━━━━━━━━'
+           '━━━━━━━━━━━┳━━━━━━━━━━━━━━━━━━━━━━━━┓\n│ image (<span style="color: #0087ff; '
+           'text-decoration-color: #0087ff">InputLayer</span>)              │ (<span style="color:'
+           ' #00d7ff; text-decoration-color: #00d7ff">None</span>, <span style="color: #00af00; '
+           'text-decoration-color: #00af00">150</span>, 3)         │\n</pre>')
 
 
 def run_chromium(*args: str) -> str:
@@ -62,7 +75,8 @@ def page(tmp_path_factory) -> Path:
     post = read_post(write_post(tmp), site)
     cells = [v4.new_markdown_cell("# A cat or a dog?"), v4.new_markdown_cell(PROSE),
              v4.new_code_cell(LONG_LINE, outputs=[
-                 v4.new_output("stream", name="stdout", text="Epoch 1/3\n2/2 done\n"),
+                 v4.new_output("stream", name="stdout", text=f"Epoch 1/3\n{LOG_LINE}\n"),
+                 v4.new_output("display_data", data={"text/html": SUMMARY}),
                  v4.new_output("display_data", data={
                      "image/png": base64.b64encode(tiny_png(240)).decode()}),
                  record(VALUES)])]
@@ -245,3 +259,70 @@ def test_preview_reloads_the_open_page_after_an_edit(browser, preview):
     assert time.monotonic() - edited < 5  # polled each second, rebuilt in ~0.2 s, then reload
     published = (site_dir / "2024/01/05/hello.html").read_text()
     assert "The second version." in published and "livereload" not in published
+
+
+# ---------------------------------------------------------------- issue 21: phones, keyboards, axe
+
+def test_a_table_on_a_phone_scrolls_in_its_box_keeping_words_together(browser, page):
+    open_page(browser, page.as_uri(), 375)
+    table = browser.execute_script("""
+      const box = document.querySelector('.table-scroll');
+      const cells = Array.from(box.querySelectorAll('td'));
+      const numbers = cells.slice(1);
+      box.focus();
+      return {focused: document.activeElement === box, page: document.documentElement.scrollWidth,
+              view: innerWidth, scrolls: box.scrollWidth > box.clientWidth,
+              narrowest: Math.min(...numbers.map(c => c.getBoundingClientRect().width)),
+              first: getComputedStyle(cells[0]).position};""")
+    assert table["focused"] and table["scrolls"]  # the keyboard can reach and scroll it
+    assert table["page"] <= table["view"]  # the page itself never scrolls sideways
+    assert table["narrowest"] >= 130  # a few words a line, not one
+    assert table["first"] == "sticky"  # the row's name stays in view
+
+
+def test_a_training_log_line_fits_a_desktop_screen(browser, page):
+    open_page(browser, page.as_uri(), 1200)
+    lines = browser.execute_script("""
+      const log = document.querySelector('.output.stream'), style = getComputedStyle(log);
+      const text = log.clientHeight - parseFloat(style.paddingTop) - parseFloat(style.paddingBottom);
+      return Math.round(text / parseFloat(style.lineHeight));""")
+    assert lines == 2  # "Epoch 1/3" and its 102-character line, unwrapped
+
+
+@pytest.fixture(scope="module")
+def golden_site(tmp_path_factory):
+    """The golden site built with this checkout's templates (tests/test_golden_site.py) and
+    served at its baseurl, /golden/, as a host serves it (its 404 page links absolutely):
+    yields the URLs of its pages."""
+    import functools
+    import http.server
+    import threading
+
+    import build
+
+    root = tmp_path_factory.mktemp("golden") / "site"
+    shutil.copytree(ROOT / "tests/golden/site", root)
+    shutil.copytree(ROOT / "templates", root / "templates")
+    assert build.main(["--root", str(root), "--frozen"]) == 0
+    (root / "served").mkdir()
+    (root / "served/golden").symlink_to(root / "_site")
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(root / "served"))
+    handler.log_message = lambda *args: None
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    base = f"http://127.0.0.1:{server.server_address[1]}/golden/"
+    yield [base + p.relative_to(root / "_site").as_posix()
+           for p in sorted((root / "_site").rglob("*.html"))]
+    server.shutdown()
+
+
+@pytest.mark.parametrize("width", [375, 1200], ids=["phone", "desktop"])
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_axe_finds_no_violation(browser, page, golden_site, width, scheme):
+    pytest.importorskip("axe_selenium_python", reason="needs `pip install axe-selenium-python`")
+    from axe_check import describe, run_axe
+
+    for url in [page.as_uri(), *golden_site]:
+        open_page(browser, url, width, scheme)
+        violations = run_axe(browser)
+        assert not violations, f"{url} at {width} px, {scheme}:\n{describe(violations)}"

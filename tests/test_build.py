@@ -88,7 +88,7 @@ def site(tmp_path):
 
 
 def test_build_writes_pages_images_feed_and_sitemap(site):
-    assert run_build(site, "--check") == 0
+    assert run_build(site, "--check", "--url", "https://example.org") == 0
 
     page = site / "_site/2026/01/02/scoring.html"
     parsed = parse_page(page)

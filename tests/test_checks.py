@@ -77,9 +77,11 @@ def make_site(root: Path, pages: dict[str, str]) -> Path:
 
 def test_good_site_has_no_problems(tmp_path):
     site = make_site(tmp_path, {
-        "index.html": '<a href="2024/01/05/a.html">a</a> <a href="tags/">t</a> <a href="#top">'
-                      '</a> <a href="https://example.com/x">x</a> <a href="mailto:a@b.c">m</a>',
-        "tags/index.html": '<a href="../index.html?x=1#y">home</a> <a href="/about">about</a>',
+        "index.html": '<h1 id="posts">Posts</h1><a href="2024/01/05/a.html">a</a> <a href="tags/">'
+                      't</a> <a href="#top"></a> <a href="#posts">p</a> <a href="https://example.com/'
+                      'x">x</a> <a href="mailto:a@b.c">m</a> <a name="old"></a>',
+        "tags/index.html": '<a href="../index.html?x=1#posts">home</a> <a href="/about">about</a>'
+                           ' <a href="../#old">old</a> <a href="../style.css#x">css</a>',
         "about.html": "", "style.css": "",
         "2024/01/05/a.html": '<link rel="stylesheet" href="../../../style.css">'
                              '<img src="a/fig%201.png"> <img src="data:image/png;base64,AAAA">',
@@ -100,3 +102,13 @@ def test_absolute_links_honour_baseurl(tmp_path):
                                 "cat.png": "png"})
     assert check_site(site, baseurl="/catdog") == ["index.html: broken link /cat.png"]
     assert check_site(site) == ["index.html: missing image /catdog/cat.png"]
+
+
+def test_anchors_that_name_no_id_are_listed(tmp_path):
+    site = make_site(tmp_path, {
+        "index.html": '<h2 id="results">Results</h2><a href="#results">ok</a>'
+                      '<a href="#no-such-anchor">x</a><a href="a.html#results">y</a>',
+        "a.html": '<p id="intro"></p><a href="index.html#results">back</a>'})
+    assert check_site(site) == [
+        'index.html: missing anchor #no-such-anchor (no id "no-such-anchor" on index.html)',
+        'index.html: missing anchor a.html#results (no id "results" on a.html)']

@@ -5,6 +5,7 @@ twice is the golden-site test's, through the real build path.)"""
 from __future__ import annotations
 
 import json
+import re
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -103,6 +104,26 @@ def test_sitemap_lists_index_posts_and_tags(built):
     assert locs[0] == "https://example.org/blog/"
     assert "https://example.org/blog/2024/01/05/cat-or-dog.html" in locs
     assert "https://example.org/blog/tags/keras-cnn.html" in locs and len(locs) == 7
+
+
+def test_without_a_url_the_feed_is_relative_and_no_sitemap_is_written(tmp_path, caplog):
+    out = tmp_path / "_site"
+    build_site(tmp_path, make_config({"url": ""}, ROOT), out)
+    assert not (out / "sitemap.xml").exists()  # sitemaps.org: <loc> must be absolute
+    links = [l.get("href") for l in ET.parse(out / "feed.xml").getroot().iter(f"{ATOM}link")]
+    assert "/2024/01/05/cat-or-dog.html" in links  # Atom allows a reference relative to the feed
+    assert "has no `url`" in caplog.text and "--url" in caplog.text
+
+
+def test_every_page_has_a_description_and_a_favicon(built):
+    site, out = built
+    for page in sorted(out.rglob("*.html")):
+        html = page.read_text()
+        assert re.search(r'<meta name="description" content="[^"]+">', html), page
+        assert '<link rel="icon" href="' in html and 'favicon.svg" type="image/svg+xml">' in html
+    assert (out / "favicon.svg").is_file()
+    assert ('content="1 post on catdog blog tagged Keras CNN: Pending."'
+            in (out / "tags/keras-cnn.html").read_text())
 
 
 def test_404_links_are_absolute_with_baseurl(built):

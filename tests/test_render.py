@@ -154,7 +154,7 @@ def test_results_json_beside_the_page(rendered):
 def test_summary_box_shows_score_and_run_facts(rendered):
     html = rendered[2]
     assert "97.1 %" in html and "0.0812" in html
-    for fact in ("CPU (2 cores)", "cats_and_dogs_filtered.zip", "3,000", "5 min 12 s",
+    for fact in ("CPU (2 cores)", "cats_and_dogs_filtered.zip", "3,000", "5\u00a0min 12\u00a0s",
                  "2024-01-05 10:00 UTC", "3.15.1 (jax 0.4.30)"):
         assert fact in html
     assert "Quick run" not in html
@@ -176,7 +176,7 @@ def test_the_findings_box_lists_each_question_with_its_answer_and_test(tmp_path,
     box = html[html.index('<section class="findings"'):html.index("</section>")]
     assert "<strong>Does B beat A?</strong> B and A disagree on only 2 photos (2 vs 0)" in box
     assert "(exact McNemar test on the photos only one of the two got right)" in box
-    assert "40 epochs in 3 trainings, 25 min 0 s" in html  # the whole post's training
+    assert "40 epochs in 3 trainings, 25\u00a0min 0\u00a0s" in html  # the whole post's training
 
 
 def test_prose_quotes_recorded_results(rendered):
@@ -474,14 +474,14 @@ def test_facts_box_links_results_json(rendered):
 
 def test_figures_carry_their_size_and_all_but_the_first_load_lazily(tmp_path):
     png = base64.b64encode(tiny_png(48)).decode()
-    cell = v4.new_code_cell("plot()", outputs=[
+    cell = v4.new_code_cell("plots.training_curves(run)", outputs=[
         v4.new_output("display_data", data={"image/png": png}),
         v4.new_output("display_data", data={"image/png": png},
                       metadata={"image/png": {"width": 24, "height": 24}})])
     _, _, html = render_cells_of(tmp_path, [cell])
-    assert ('<img src="cat-or-dog/fig-1-1.png" alt="Figure from cell 1" decoding="async" '
+    assert ('<img src="cat-or-dog/fig-1-1.png" alt="Training curves" decoding="async" '
             'width="48" height="48">') in html
-    assert ('<img src="cat-or-dog/fig-1-2.png" alt="Figure from cell 1" loading="lazy" '
+    assert ('<img src="cat-or-dog/fig-1-2.png" alt="Training curves" loading="lazy" '
             'decoding="async" width="24" height="24">') in html
 
 
@@ -494,3 +494,115 @@ def test_stylesheet_follows_the_reader_colour_scheme():
     css = (ROOT / "templates/style.css").read_text()
     assert "@media (prefers-color-scheme: dark)" in css and "color-scheme: light dark" in css
     assert "pre { overflow-x: auto;" in css
+
+
+# ---------------------------------------------------------------- issue 21: every screen, every reader
+
+def figure(source: str, metadata: dict | None = None):
+    png = base64.b64encode(tiny_png(48)).decode()
+    return v4.new_code_cell(source, outputs=[v4.new_output(
+        "display_data", data={"image/png": png}, metadata={"image/png": metadata or {}})])
+
+
+@pytest.mark.parametrize("cells,alt", [
+    ([figure("plots.confusion_matrix(y, p)", {"alt": "Confusion matrix: 97 of 100 right"})],
+     "Confusion matrix: 97 of 100 right"),  # catdog's own alt text wins
+    ([v4.new_markdown_cell("## Where it goes wrong\n\nThe mistakes:"),
+      figure("predicted = model(x)\nplots.confusion_matrix(y, predicted)")],
+     "Confusion matrix, in the section “Where it goes wrong”"),
+    ([figure("fig = draw()\n# loss per epoch, both runs\nfig")], "Loss per epoch, both runs"),
+    ([figure("%matplotlib inline\nshow()")], "Figure from cell 1"),  # nothing to go by
+], ids=["metadata", "call-and-heading", "comment", "nothing-known"])
+def test_figures_say_what_they_show(tmp_path, cells, alt):
+    _, _, html = render_cells_of(tmp_path, cells)
+    assert f'alt="{alt}"' in html
+
+
+def noise_png(size: int = 200) -> bytes:
+    """A photo-like RGBA PNG (every pixel its own colour), as matplotlib writes photo grids."""
+    import random
+
+    from PIL import Image
+
+    rng = random.Random(0)
+    image = Image.new("RGBA", (size, size))
+    image.putdata([(rng.randrange(256), rng.randrange(256), rng.randrange(256), 255)
+                   for _ in range(size * size)])
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def plot_png() -> bytes:
+    """A plot-like RGBA PNG (36 kB): a few flat colours and anti-aliased lines."""
+    from PIL import Image, ImageDraw
+
+    image = Image.new("RGBA", (1000, 400), "white")
+    draw = ImageDraw.Draw(image)
+    for step in range(0, 1000, 7):
+        draw.line([(step, 0), (999 - step, 399)], fill=(31, 119, 180, 255), width=2)
+        draw.line([(0, step % 400), (999, 399 - step % 400)], fill=(255, 127, 14, 255))
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def test_heavy_pngs_are_published_lighter_with_their_size(tmp_path):
+    from PIL import Image
+
+    photo, plot = noise_png(), plot_png()
+    cells = [v4.new_code_cell(f"show({n})", outputs=[v4.new_output(
+        "display_data", data={"image/png": base64.b64encode(data).decode()})])
+        for n, data in enumerate((photo, plot, tiny_png()), start=1)]
+    post, out, html = render_cells_of(tmp_path, cells)
+    folder = out / post.asset_dir
+    assert 'src="cat-or-dog/fig-1-1.webp"' in html and 'width="200" height="200"' in html
+    assert (folder / "fig-1-1.webp").stat().st_size < len(photo) / 2  # a photo: WebP
+    with Image.open(folder / "fig-2-1.png") as drawn:
+        assert drawn.mode == "P"  # a plot: a palette PNG, as sharp
+    assert (folder / "fig-2-1.png").stat().st_size < len(plot)
+    assert (folder / "fig-3-1.png").read_bytes() == tiny_png()  # small: kept as it is
+
+
+def test_wide_tables_scroll_in_a_focusable_labelled_box(tmp_path):
+    markdown = "| model | accuracy | time |\n| --- | --- | --- |\n| cnn | 97.1 % | 5 min |\n"
+    output = v4.new_code_cell("table", outputs=[v4.new_output("execute_result", data={
+        "text/html": "<table><tr><th>file</th><th>p_cats</th></tr><tr><td>1.jpg</td>"
+                     "<td>0.9</td></tr></table>"}, execution_count=1)])
+    _, _, html = render_cells_of(tmp_path, [v4.new_markdown_cell(markdown), output])
+    assert ('<div class="table-scroll" role="region" tabindex="0" '
+            'aria-label="Table: model, accuracy, time"><table>') in html
+    assert ('<div class="table-scroll" role="region" tabindex="0" '
+            'aria-label="Table: file, p_cats"><table>') in html
+    assert_well_formed(html)
+
+
+def test_boxes_that_may_scroll_on_a_phone_take_keyboard_focus(tmp_path):
+    cells = [v4.new_code_cell("x = 1", outputs=[v4.new_output("execute_result", data={
+        "text/plain": "a result line far longer than a phone's screen is wide"},
+        execution_count=1)]), v4.new_code_cell("y = " + "1 + " * 20 + "1")]
+    _, _, html = render_cells_of(tmp_path, cells)
+    assert '<pre><span></span><span class="n">x</span>' in html  # short: no Tab stop
+    assert '<pre class="output result" tabindex="0">a result line' in html
+    assert '<pre tabindex="0"><span></span><span class="n">y</span>' in html
+
+
+def test_terminal_colours_are_readable_in_both_colour_schemes(tmp_path):
+    from sitegen.contrast import DARK_BACKGROUNDS, LIGHT_BACKGROUNDS, contrast
+
+    summary = ('<pre style="white-space:pre;overflow-x:auto">│ image (<span style="color: #00d7ff; '
+               'text-decoration-color: #00d7ff">InputLayer</span>) │ (None, 150, 150, 3) │</pre>')
+    cell = v4.new_code_cell("model.summary()", outputs=[v4.new_output(
+        "display_data", data={"text/html": summary})])
+    _, _, html = render_cells_of(tmp_path, [cell])
+    assert ('style="color: #007d94; color: light-dark(#007d94, #00d7ff); '
+            'text-decoration-color: #00d7ff"') in html  # cyan, darkened for white paper
+    assert all(contrast("#007d94", b) >= 4.5 for b in LIGHT_BACKGROUNDS)
+    assert all(contrast("#00d7ff", b) >= 4.5 for b in DARK_BACKGROUNDS)
+    assert '<pre style="white-space:pre;overflow-x:auto" tabindex="0">' in html
+
+
+def test_numbers_stay_with_their_units(tmp_path):
+    _, _, html = render_cells_of(tmp_path, [v4.new_markdown_cell(
+        "It scores 97.1 % (95 % CI 96.0–98.0 %) in 5 min 12 s on 3 cats.")])
+    assert "97.1\u00a0% (95\u00a0% CI 96.0–98.0\u00a0%) in 5\u00a0min 12\u00a0s on 3 cats" in html
