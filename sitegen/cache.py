@@ -6,6 +6,9 @@ Each entry is a folder `_freeze/<post file stem>/<mode>/` (mode `real` or `smoke
 - `manifest.json`: the cache format, the key, the run's facts and the merged results record,
   and `digests`: the sha256 of each part (notebook, files, record) as the run stored it;
 - `files/`: small files the post wrote into its working directory (CSV, JSON, images);
+- `highlight.json`: its code cells as highlighted HTML (sitegen.highlight), so a fresh clone
+  renders without lexing them again; a memo, sealed by `digests.highlight` and used only when
+  made by the same Pygments and highlighter, else ignored;
 - `failed.json`, beside a good entry or alone: the key and error of the last failed run.
 
 An entry is published only as a run wrote it. Loading compares each part with its digest, so an
@@ -98,6 +101,20 @@ class Entry:
         skipped with a warning, so nothing outside the entry is ever published.
         """
         return _regular_files(self.directory / "files")
+
+    @cached_property
+    def highlighted(self) -> dict[str, str]:
+        """Code cells' HTML as the run stored it, by sitegen.highlight.cell_key; {} when the
+        memo is missing, changed since the run, or made by another Pygments or highlighter."""
+        from sitegen import highlight
+
+        try:
+            data = _read_regular(self.directory / highlight.MEMO)
+        except (OSError, RefusedFile):
+            return {}
+        if _sha256(data) != self.manifest.get("digests", {}).get("highlight"):
+            return {}
+        return highlight.read_memo(data)
 
     def digests(self) -> dict[str, Any]:
         """What each part of the entry hashes to now; stored with the run, compared on loading."""
@@ -298,6 +315,8 @@ class Cache:
         A disk error (full, read-only, no permission, a size limit) raises WriteError naming
         the file; the staging folder is removed and the old entry is left as it was.
         """
+        from sitegen import highlight  # Pygments: only a build that stores a run needs it
+
         record = catdog_results.from_notebook(notebook)
         record["data"] = [_portable(source, root) for source in record["data"]
                           if not datasources.is_inside(source["path"], workdir)]
@@ -309,8 +328,11 @@ class Cache:
             target.parent.mkdir(parents=True, exist_ok=True)
             staging = Path(tempfile.mkdtemp(prefix=f".{mode}-new-", dir=target.parent))
             write_file(staging / "notebook.ipynb", nbformat.writes(notebook))
+            memo = highlight.make_memo(notebook)
+            write_file(staging / highlight.MEMO, memo)
             _copy_published_files(workdir, staging / "files", post_path)
-            manifest["digests"] = Entry(staging, manifest).digests()
+            manifest["digests"] = {**Entry(staging, manifest).digests(),
+                                   "highlight": _sha256(memo)}
             write_file(staging / "manifest.json", json.dumps(manifest, indent=1, sort_keys=True))
             with self.lock():
                 swap_directory(staging, target)

@@ -31,11 +31,6 @@ from urllib.parse import quote
 
 import jinja2
 from markupsafe import Markup, escape
-from pygments import highlight
-from pygments.formatters import HtmlFormatter
-from pygments.lexers import get_lexer_by_name
-from pygments.util import ClassNotFound
-
 from catdog import stats
 from catdog.results import MIME_TYPE, from_notebook
 from sitegen import datasources
@@ -44,6 +39,7 @@ from sitegen.config import OUTPUT_DEFAULTS
 from sitegen.contrast import readable_colours
 from sitegen.exceptions import RenderError
 from sitegen.files import naming
+from sitegen.highlight import code_html, notebook_language
 from sitegen.mathml import MathError
 from sitegen.outputs import cut_text, human_size, image_size, lighter_png
 
@@ -61,8 +57,6 @@ def strip_ansi(source: str) -> str:
 QUICK_BANNER = ("Quick run: tiny synthetic data, one epoch, random weights — "
                 "these numbers mean nothing.")
 IMAGE_TYPES = {"image/png": "png", "image/jpeg": "jpg", "image/svg+xml": "svg"}
-IPYTHON_SYNTAX = re.compile(r"^\s*[%!]|\?\s*$", re.MULTILINE)
-FORMATTER = HtmlFormatter(cssclass="highlight", nowrap=False)
 
 
 class Executed(Protocol):
@@ -71,6 +65,7 @@ class Executed(Protocol):
     notebook: Any  # the executed notebook: the post's cells plus outputs
     results: dict  # catdog.results.from_notebook(notebook): values, data, environment
     run: dict      # mode "real"|"smoke", ran_at (ISO), duration_s, parameters, kernel
+    # and, optionally, `highlighted`: code cells' HTML by sitegen.highlight.cell_key
 
 
 # ---------------------------------------------------------------- Jinja environments and filters
@@ -180,7 +175,8 @@ def render_post(post: Any, executed: Executed, site: Any, env: jinja2.Environmen
     images = Assets(page["asset_url"], dict(getattr(site, "outputs", OUTPUT_DEFAULTS)))
     reserved = {"contents", *(f"cell-{n}" for n in range(1, len(executed.notebook.cells) + 1))}
     with markup.page_headings(reserved) as headings:
-        body = render_cells(post, executed.notebook, site, page, results, images)
+        body = render_cells(post, executed.notebook, site, page, results, images,
+                            getattr(executed, "highlighted", {}))
     html = render_layout(env, post, site=site, page=page, content=Markup(body),
                          summary=summarize(results, executed.run), run=executed.run,
                          quick=is_quick(results, executed.run), quick_banner=QUICK_BANNER,
@@ -388,8 +384,9 @@ class Assets:
 
 
 def render_cells(post: Any, notebook: Any, site: Any, page: dict, results: Mapping,
-                 images: Assets) -> str:
-    """The HTML of every cell, in order; image files are collected in `images`."""
+                 images: Assets, highlighted: Mapping[str, str] | None = None) -> str:
+    """The HTML of every cell, in order; image files are collected in `images`;
+    `highlighted` is the cache entry's memo of code cells' HTML (sitegen.highlight)."""
     language = notebook_language(notebook)
     prose = {"site": site, "page": page, "results": Values(results.get("values", {}))}
     parts, heading = [], ""
@@ -403,14 +400,9 @@ def render_cells(post: Any, notebook: Any, site: Any, page: dict, results: Mappi
             parts.append(render_markdown(cell.source, prose, post, number))
         elif cell.cell_type == "code":
             alt = figure_alt(cell.source, heading, number)
-            parts.append(render_code_cell(cell, number, tags, language, images, alt))
+            parts.append(render_code_cell(cell, number, tags, language, images, alt,
+                                          highlighted))
     return "\n".join(parts)
-
-
-def notebook_language(notebook: Any) -> str:
-    metadata = notebook.get("metadata", {})
-    return (metadata.get("language_info", {}).get("name")
-            or metadata.get("kernelspec", {}).get("language") or "python")
 
 
 def render_markdown(source: str, context: dict, post: Any, number: int) -> str:
@@ -519,12 +511,13 @@ def _line_of(source: str, needle: str) -> int:
 
 
 def render_code_cell(cell: Any, number: int, tags: set[str], language: str,
-                     images: Assets, alt: str = "") -> str:
+                     images: Assets, alt: str = "",
+                     highlighted: Mapping[str, str] | None = None) -> str:
     """Input (highlighted) and outputs; `hide-*` folds a part away, `remove-*` drops it. `alt`
     is what the cell's figures say to a reader who cannot see them, unless they carry their own."""
     parts = []
     if "remove-input" not in tags and cell.source.strip():
-        parts.append(fold(highlight_code(cell.source, language), "Show code",
+        parts.append(fold(code_html(cell.source, language, highlighted or {}), "Show code",
                           "hide-input" in tags))
     if "remove-output" not in tags:
         outputs = "".join(render_output(o, number, i, images, alt)
@@ -559,25 +552,6 @@ def fold(html: str, summary: str, hidden: bool) -> str:
     if not hidden:
         return html
     return f"<details><summary>{summary}</summary>\n{html}\n</details>"
-
-
-@functools.lru_cache(maxsize=16)
-def find_lexer(language: str) -> Any:
-    try:
-        return get_lexer_by_name(language)
-    except ClassNotFound:
-        return get_lexer_by_name("text")
-
-
-@functools.lru_cache(maxsize=4096)
-def highlight_code(source: str, language: str) -> str:
-    """Pygments HTML, the slowest step of rendering; memoised because `--serve` re-renders
-    unchanged cells and posts share set-up cells. The IPython lexer (magics, `!shell`) is a
-    third slower than Python's, so it is used only for cells that have such lines."""
-    if language == "python" and IPYTHON_SYNTAX.search(source):
-        language = "ipython3"
-    html = highlight(source, find_lexer(language), FORMATTER)
-    return html.replace("<pre>", f"<pre{markup.focusable(source)}>", 1)
 
 
 def render_output(output: Any, number: int, index: int, images: Assets, alt: str = "") -> str:
