@@ -81,7 +81,9 @@ def merge_outputs(post_notebook: nbformat.NotebookNode,
                   executed: nbformat.NotebookNode) -> nbformat.NotebookNode:
     """The post's cells, each code cell carrying the outputs of its executed twin.
 
-    Cells injected by the build (parameters) stay right after the cell they followed.
+    Cells injected by the build (parameters) stay right after the cell they followed. Copies
+    are shallow (neither notebook is changed, nor is the result: it is only rendered), as a deep
+    copy of every output cost 3 % of a cold render.
     """
     ran = [cell for cell in executed.cells if cell.cell_type == "code"]
     twins = [cell for cell in ran if not _is_injected(cell)]
@@ -92,12 +94,12 @@ def merge_outputs(post_notebook: nbformat.NotebookNode,
             cells.append(cell)
             continue
         twin = next(twin_of)
-        merged = nbformat.from_dict(dict(cell))
+        merged = nbformat.NotebookNode(cell)
         merged.outputs, merged.execution_count = twin.outputs, twin.execution_count
         cells.append(merged)
         if id(twin) in injected_after:
             cells.append(injected_after[id(twin)])
-    notebook = nbformat.from_dict(dict(executed))
+    notebook = nbformat.NotebookNode(executed)
     notebook.cells = cells
     return notebook
 

@@ -35,6 +35,7 @@ DATED_NAME = re.compile(r"^(\d{4})-(\d{2})-(\d{2})-(.+)$")
 # Fence names run as Python, as `python` is (jupytext itself runs only that one).
 PYTHON_ALIASES = ("py", "py3", "python3", "ipython", "ipython3", "Python", "Python3")
 PYTHON_FENCE = re.compile(rf"^```+[ \t]*({'|'.join(PYTHON_ALIASES)})\b", re.MULTILINE)
+PANDOC_DIV = re.compile(r"^:::", re.MULTILINE)  # jupytext reads such a body as Pandoc's
 KNOWN_KEYS = {"title", "date", "tags", "description", "layout", "draft", "expect", "claims", "smoke",
               "parameters", "slug", "permalink", "jupyter", "path_variables"}
 
@@ -301,7 +302,7 @@ def read_notebook(meta: dict, body: str, path: Path) -> nbformat.NotebookNode:
     """Cells of the body via jupytext; the front matter's `jupyter:` key becomes metadata."""
     try:
         with validation_once():
-            notebook = jupytext.reads(python_fences(body), fmt="md")
+            notebook = jupytext.reads(python_fences(body), fmt=jupytext_format(body))
         nbformat.validate(notebook)
     except Exception as error:  # jupytext raises many types for malformed cells
         raise PostError(path, f"jupytext cannot read the body: {error}") from None
@@ -312,6 +313,15 @@ def read_notebook(meta: dict, body: str, path: Path) -> nbformat.NotebookNode:
             and not notebook.cells[0].source.strip():
         notebook.cells.pop(0)
     return notebook
+
+
+def jupytext_format(body: str) -> str:
+    """`md:markdown` when the body can only be jupytext's plain Markdown format, else `md` (let
+    jupytext guess): its guess parses the whole body once more with markdown-it, looking for
+    MyST `{code-cell}` fences and Pandoc `:::` divs, a fifth of the time of reading a post."""
+    if "{code-cell}" in body or "{raw-cell}" in body or PANDOC_DIV.search(body):
+        return "md"
+    return "md:markdown"
 
 
 def parameter_names(notebook: nbformat.NotebookNode) -> set[str]:

@@ -399,10 +399,17 @@ def render_cells(post: Any, notebook: Any, site: Any, page: dict, results: Mappi
         if cell.cell_type == "markdown":
             parts.append(render_markdown(cell.source, prose, post, number))
         elif cell.cell_type == "code":
-            alt = figure_alt(cell.source, heading, number)
+            alt = figure_alt(cell.source, heading, number) if shows_image(cell) else ""
             parts.append(render_code_cell(cell, number, tags, language, images, alt,
                                           highlighted))
     return "\n".join(parts)
+
+
+def shows_image(cell: Any) -> bool:
+    """Whether a code cell has a figure, the only output that needs alt text (reading the
+    cell's code for it costs a parse)."""
+    return any(mime in output.get("data", {}) for output in cell.get("outputs", [])
+               for mime in IMAGE_TYPES)
 
 
 def render_markdown(source: str, context: dict, post: Any, number: int) -> str:

@@ -217,3 +217,17 @@ def test_output_and_contents_settings_are_checked():
                 {"outputs": {"max_bytes": 0}}, {"toc_min_headings": "many"}):
         with pytest.raises(ValueError, match="outputs|toc_min_headings"):
             make_config(bad)
+
+
+def test_a_plain_body_is_read_as_markdown_without_guessing_its_format():
+    from sitegen.posts import jupytext_format
+
+    assert jupytext_format(BODY) == "md:markdown"
+    assert jupytext_format("```{code-cell} ipython3\n1 + 1\n```\n") == "md"  # MyST: guessed
+    assert jupytext_format("::: note\nA Pandoc div\n:::\n") == "md"
+
+
+def test_a_myst_body_is_still_read_as_myst(tmp_path, site):
+    post = read_post(write(tmp_path, "2024-01-05-myst.md", "title: MyST\n",
+                           "\n```{code-cell} ipython3\nx = 1\n```\n"), site)
+    assert [cell.cell_type for cell in post.notebook.cells] == ["code"]
