@@ -715,20 +715,23 @@ def drawing_comment(source: str) -> str:
 
 
 def last_statement_line(source: str) -> int | None:
+    statement = last_statement(source)
+    return statement.lineno if statement else None
+
+
+@functools.lru_cache(maxsize=64)
+def last_statement(source: str) -> ast.stmt | None:
+    """The cell's last statement, parsed once for both guesses at what it draws."""
     try:
         body = ast.parse(source).body
     except SyntaxError:  # IPython magics: no statement to read
         return None
-    return body[-1].lineno if body else None
+    return body[-1] if body else None
 
 
 def drawing_call(source: str) -> str:
     """`plots.training_curves(run)` as the cell's last statement -> "Training curves"."""
-    try:
-        body = ast.parse(source).body
-    except SyntaxError:
-        return ""
-    last = body[-1] if body else None
+    last = last_statement(source)
     if not (isinstance(last, ast.Expr) and isinstance(last.value, ast.Call)):
         return ""
     function = last.value.func
