@@ -168,7 +168,8 @@ def make_cache(root: Path) -> None:
             run = {"mode": options.mode, "ran_at": "2024-01-05T10:00:00+00:00",
                    "duration_s": 320.0, "parameters": parameters, "kernel": KERNEL}
             cache.store(post.path, options.mode, notebook=executed_notebook(post, number),
-                        key=key, run=run, workdir=Path(workdir), root=root)
+                        key=key, run=run, workdir=Path(workdir), root=root,
+                        parsed=(post.parse_key, post.notebook))
 
 
 # ---------------------------------------------------------------- the Jekyll site

@@ -338,7 +338,8 @@ def record_outcome(outcome: RunOutcome, options: BuildOptions, report: BuildRepo
                    "parameters": state.parameters, "kernel": state.kernel}
             state.entry = cache.store(state.post.path, state.mode,
                                       notebook=outcome.execution.notebook, key=state.key,
-                                      run=run, workdir=outcome.workdir, root=options.root)
+                                      run=run, workdir=outcome.workdir, root=options.root,
+                                      parsed=(state.post.parse_key, state.post.notebook))
             state.staleness, state.unusable, stored = Staleness(), None, True
             report.executed.append(state.name)
         else:  # the report carries it; build.py shows it once

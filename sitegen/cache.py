@@ -6,6 +6,7 @@ Each entry is a folder `_freeze/<post file stem>/<mode>/` (mode `real` or `smoke
 - `manifest.json`: the cache format, the key, the run's facts and the merged results record,
   and `digests`: the sha256 of each part (notebook, files, record) as the run stored it;
 - `files/`: small files the post wrote into its working directory (CSV, JSON, images);
+- `post.json`: the post's cells as they were read from its text (sitegen.postmemo);
 - `highlight.json`: its code cells as highlighted HTML (sitegen.highlight), so a fresh clone
   renders without lexing them again; a memo, sealed by `digests.highlight` and used only when
   made by the same Pygments and highlighter, else ignored;
@@ -309,13 +310,14 @@ class Cache:
 
     def store(self, post_path: Path, mode: str, *, notebook: nbformat.NotebookNode,
               key: Mapping[str, Any], run: Mapping[str, Any], workdir: Path,
-              root: Path) -> Entry:
+              root: Path, parsed: tuple[str, nbformat.NotebookNode] | None = None) -> Entry:
         """Writes a complete entry next to the old one, then swaps it in under a lock.
+        `parsed` is the post's (parse key, cells) as this build read it: kept as its memo.
 
         A disk error (full, read-only, no permission, a size limit) raises WriteError naming
         the file; the staging folder is removed and the old entry is left as it was.
         """
-        from sitegen import highlight  # Pygments: only a build that stores a run needs it
+        from sitegen import highlight, postmemo  # only a build that stores a run needs them
 
         record = catdog_results.from_notebook(notebook)
         record["data"] = [_portable(source, root) for source in record["data"]
@@ -330,6 +332,8 @@ class Cache:
             write_file(staging / "notebook.ipynb", nbformat.writes(notebook))
             memo = highlight.make_memo(notebook)
             write_file(staging / highlight.MEMO, memo)
+            if parsed is not None:
+                write_file(staging / postmemo.MEMO, postmemo.make_memo(*parsed))
             _copy_published_files(workdir, staging / "files", post_path)
             manifest["digests"] = {**Entry(staging, manifest).digests(),
                                    "highlight": _sha256(memo)}

@@ -27,6 +27,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from sitegen.cache import Cache
 from sitegen.files import write_atomically, write_file
 from sitegen.config import SiteConfig
 from sitegen.exceptions import PostError, RenderError
@@ -38,6 +39,7 @@ log = logging.getLogger(__name__)
 POST_MEMO = "posts.pickle"
 BUILDINFO = ".buildinfo.json"
 MEMO_VERSION = 1
+MODES = ("real", "smoke")  # a run of either mode keeps the cells it was read into
 PARALLEL_MIN = 16  # fewer jobs than this run in this process: a worker pool costs ~0.1 s
 RENDER_LIBRARIES = ("jinja2", "markupsafe", "markdown-it-py", "mdit-py-plugins", "pygments",
                     "nbformat", "latex2mathml", "pillow")
@@ -61,7 +63,9 @@ def read_posts(config: SiteConfig, options, errors: list[PostError]) -> list[Pos
     known = {path: memo[str(path)][1] for path in paths
              if str(path) in memo and memo[str(path)][0] == stamps[path]}
     misses = [path for path in paths if path not in known]
-    parsed = dict(zip(misses, _parallel_map(_read_or_error, [(path, config) for path in misses])))
+    cache = Cache(options.freeze_dir)
+    parsed = dict(zip(misses, _parallel_map(_read_or_error, [
+        (path, config, [cache.entry_directory(path, mode) for mode in MODES]) for path in misses])))
     posts: list[Post] = []
     kept = {}
     for path in paths:
@@ -83,12 +87,12 @@ def read_posts(config: SiteConfig, options, errors: list[PostError]) -> list[Pos
     return sorted(posts, key=lambda p: (p.date, p.slug), reverse=True)
 
 
-def _read_or_error(path: Path, config: SiteConfig) -> Post | PostError:
+def _read_or_error(path: Path, config: SiteConfig, memo_dirs: list[Path]) -> Post | PostError:
     """A post, or why it cannot be read: one bad post must not stop the others being read."""
     from sitegen.posts import read_post
 
     try:
-        return read_post(path, config)
+        return read_post(path, config, memo_dirs)
     except PostError as error:
         return error
 

@@ -14,7 +14,7 @@ import logging
 import posixpath
 import re
 import unicodedata
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,6 +24,7 @@ import nbformat
 import yaml
 from nbformat.v4 import nbbase
 
+from sitegen import postmemo
 from sitegen.checks import VERDICTS, parse_expectation
 from sitegen.config import SiteConfig, permalink_values
 from sitegen.exceptions import PostError
@@ -70,6 +71,7 @@ class Post:
     url: str
     output_path: str
     path_variables: tuple[str, ...] = ()  # environment variables that hold paths
+    parse_key: str = ""  # what its cells were read from (sitegen.postmemo)
 
     @property
     def asset_dir(self) -> str:
@@ -79,11 +81,17 @@ class Post:
         return posixpath.splitext(self.output_path)[0]
 
 
-def read_post(path: str | Path, site: SiteConfig) -> Post:
-    """Reads one post file and checks its front matter; raises PostError naming file and line."""
+def read_post(path: str | Path, site: SiteConfig, memo_dirs: Iterable[Path] = ()) -> Post:
+    """Reads one post file and checks its front matter; raises PostError naming file and line.
+
+    Its cells come from a run's memo in `memo_dirs` (its cache entries) when one was read from
+    this very text, else from jupytext.
+    """
     path = Path(path)
     text = path.read_text(encoding="utf-8")
     meta, lines, body = split_front_matter(text, path)
+    parse_key = postmemo.parse_key(meta, body)
+    notebook = postmemo.load(memo_dirs, parse_key) or read_notebook(meta, body, path)
     slug = read_slug(meta, path, lines)
     date = read_date(meta, path, lines)
     url = make_url(site.permalink, date, slug, meta.get("permalink"), path, lines)
@@ -94,8 +102,8 @@ def read_post(path: str | Path, site: SiteConfig) -> Post:
         expect=read_expect(meta, path, lines), claims=read_claims(meta, path, lines),
         smoke=read_mapping(meta, "smoke", path, lines),
         parameters=read_mapping(meta, "parameters", path, lines), front_matter=meta,
-        notebook=read_notebook(meta, body, path), url=url, output_path=output_path_for(url),
-        path_variables=read_variable_names(meta, path, lines),
+        notebook=notebook, url=url, output_path=output_path_for(url),
+        path_variables=read_variable_names(meta, path, lines), parse_key=parse_key,
     )
 
 
