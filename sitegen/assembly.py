@@ -26,13 +26,14 @@ log = logging.getLogger(__name__)
 @dataclass
 class PageContent:
     """What a page is made of (the renderer's `Executed`): a notebook, the run's record and
-    facts, the files published beside the page, and the run's highlighted code cells."""
+    facts, the files published beside the page, and the run's memos of its cells' HTML."""
 
     notebook: nbformat.NotebookNode
     results: dict[str, Any]
     run: dict[str, Any]
     files: dict[str, Path] = field(default_factory=dict)
     highlighted: dict[str, str] = field(default_factory=dict)
+    prose: dict[str, dict] = field(default_factory=dict)
 
 
 def assemble(post_notebook: nbformat.NotebookNode, entry: Entry,
@@ -40,12 +41,14 @@ def assemble(post_notebook: nbformat.NotebookNode, entry: Entry,
     """The page of a post whose run is `entry`, given the post as it reads today and its key."""
     same_code = entry.key.get("code") == key["code"]
     notebook = merge_outputs(post_notebook, entry.notebook) if same_code else entry.notebook
-    return PageContent(notebook, entry.results, entry.run, entry.files, entry.highlighted)
+    return PageContent(notebook, entry.results, entry.run, entry.files, entry.highlighted,
+                       entry.prose)
 
 
 def as_run(entry: Entry) -> PageContent:
     """The page of a run exactly as it ran: its own prose, not today's."""
-    return PageContent(entry.notebook, entry.results, entry.run, entry.files, entry.highlighted)
+    return PageContent(entry.notebook, entry.results, entry.run, entry.files, entry.highlighted,
+                       entry.prose)
 
 
 def copy_files(content: PageContent, asset_dir: Path, taken: Iterable[Path],

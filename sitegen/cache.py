@@ -7,9 +7,10 @@ Each entry is a folder `_freeze/<post file stem>/<mode>/` (mode `real` or `smoke
   and `digests`: the sha256 of each part (notebook, files, record) as the run stored it;
 - `files/`: small files the post wrote into its working directory (CSV, JSON, images);
 - `post.json`: the post's cells as they were read from its text (sitegen.postmemo);
-- `highlight.json`: its code cells as highlighted HTML (sitegen.highlight), so a fresh clone
-  renders without lexing them again; a memo, sealed by `digests.highlight` and used only when
-  made by the same Pygments and highlighter, else ignored;
+- `highlight.json` and `prose.json`: its code cells as highlighted HTML (sitegen.highlight)
+  and its plain markdown cells as HTML (sitegen.markup), so a fresh clone renders without
+  lexing and parsing them again; memos, sealed by `digests.highlight` and `digests.prose`, used
+  only when made by the same libraries and code, else ignored;
 - `failed.json`, beside a good entry or alone: the key and error of the last failed run.
 
 An entry is published only as a run wrote it. Loading compares each part with its digest, so an
@@ -109,13 +110,23 @@ class Entry:
         memo is missing, changed since the run, or made by another Pygments or highlighter."""
         from sitegen import highlight
 
+        return highlight.read_memo(self.sealed_memo(highlight.MEMO, "highlight"))
+
+    @cached_property
+    def prose(self) -> dict[str, dict]:
+        """Markdown cells' HTML as the run stored it (sitegen.markup.make_prose_memo); {} when
+        the memo is missing, changed since the run, or made by other Markdown or MathML code."""
+        from sitegen import markup
+
+        return markup.read_prose_memo(self.sealed_memo(markup.PROSE_MEMO, "prose"))
+
+    def sealed_memo(self, name: str, part: str) -> bytes:
+        """A memo file of the entry as its run sealed it (`digests[part]`); b"" otherwise."""
         try:
-            data = _read_regular(self.directory / highlight.MEMO)
+            data = _read_regular(self.directory / name)
         except (OSError, RefusedFile):
-            return {}
-        if _sha256(data) != self.manifest.get("digests", {}).get("highlight"):
-            return {}
-        return highlight.read_memo(data)
+            return b""
+        return data if _sha256(data) == self.manifest.get("digests", {}).get(part) else b""
 
     def digests(self) -> dict[str, Any]:
         """What each part of the entry hashes to now; stored with the run, compared on loading."""
@@ -317,7 +328,7 @@ class Cache:
         A disk error (full, read-only, no permission, a size limit) raises WriteError naming
         the file; the staging folder is removed and the old entry is left as it was.
         """
-        from sitegen import highlight, postmemo  # only a build that stores a run needs them
+        from sitegen import highlight, markup, postmemo  # only a build storing a run needs them
 
         record = catdog_results.from_notebook(notebook)
         record["data"] = [_portable(source, root) for source in record["data"]
@@ -330,13 +341,15 @@ class Cache:
             target.parent.mkdir(parents=True, exist_ok=True)
             staging = Path(tempfile.mkdtemp(prefix=f".{mode}-new-", dir=target.parent))
             write_file(staging / "notebook.ipynb", nbformat.writes(notebook))
-            memo = highlight.make_memo(notebook)
-            write_file(staging / highlight.MEMO, memo)
+            memos = {"highlight": (highlight.MEMO, highlight.make_memo(notebook)),
+                     "prose": (markup.PROSE_MEMO, markup.make_prose_memo(notebook))}
+            for name, text in memos.values():
+                write_file(staging / name, text)
             if parsed is not None:
                 write_file(staging / postmemo.MEMO, postmemo.make_memo(*parsed))
             _copy_published_files(workdir, staging / "files", post_path)
             manifest["digests"] = {**Entry(staging, manifest).digests(),
-                                   "highlight": _sha256(memo)}
+                                   **{part: _sha256(text) for part, (_, text) in memos.items()}}
             write_file(staging / "manifest.json", json.dumps(manifest, indent=1, sort_keys=True))
             with self.lock():
                 swap_directory(staging, target)

@@ -6,16 +6,25 @@ A page is many markdown cells rendered one by one, but its heading ids must be u
 the whole page (two sections may both be called "Results"). markdown-it's anchors plugin keeps
 its "ids used" set per render call, so its slug function here asks the page's own set, which
 `page_headings` installs for the time one page renders.
+
+A run keeps the HTML of its plain markdown cells (no Jinja) with its cache entry
+(`prose.json`), each with the heading ids it gave; a page takes a cell from there when none of
+those ids is taken on the page yet (then the page would give the same ones), else renders it.
 """
 
 from __future__ import annotations
 
 import contextlib
 import contextvars
+import functools
+import hashlib
 import html
+import importlib.metadata
+import json
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from markdown_it import MarkdownIt
@@ -198,3 +207,75 @@ def scrollable_tables(fragment: str) -> str:
 def keep_units_together(text: str) -> str:
     """The space between a number and its unit made non-breaking ("%" never starts a line)."""
     return NUMBER_UNIT.sub("\\1\u00a0", text)
+
+
+# ---------------------------------------------------------------- the prose memo of a cache entry
+
+PROSE_MEMO = "prose.json"  # beside an entry's notebook.ipynb
+PROSE_LIBRARIES = ("markdown-it-py", "mdit-py-plugins", "latex2mathml")
+
+
+@functools.cache
+def prose_version() -> str:
+    """What a cell's HTML depends on besides its source: these modules and libraries."""
+    code = b"".join((Path(__file__).parent / name).read_bytes()
+                    for name in ("markup.py", "mathml.py", "posts.py"))  # posts: slugify
+    libraries = [f"{name} {importlib.metadata.version(name)}" for name in PROSE_LIBRARIES]
+    return "; ".join([*libraries, f"sitegen.markup {hashlib.sha256(code).hexdigest()[:16]}"])
+
+
+def is_template(source: str) -> bool:
+    """Prose that quotes results or settings (Jinja): its HTML is made on every render."""
+    return "{{" in source or "{%" in source or "{#" in source
+
+
+def prose_key(source: str) -> str:
+    return hashlib.sha256(source.encode()).hexdigest()[:32]
+
+
+def render_cell(source: str) -> tuple[str, list[tuple[int, str, str]]]:
+    """A markdown cell's HTML on a page of its own, and the headings it gave ids to."""
+    with page_headings(set()) as headings:
+        return keep_units_together(render(source)), headings.found
+
+
+def make_prose_memo(notebook: Any) -> str:
+    """The memo of an executed notebook: its plain markdown cells' HTML and headings, by key;
+    a cell whose math does not convert is left out (rendering it says why)."""
+    cells = {}
+    for cell in notebook.cells:
+        if cell.cell_type == "markdown" and not is_template(cell.source):
+            try:
+                page, found = render_cell(cell.source)
+            except MathError:
+                continue
+            cells[prose_key(cell.source)] = {"html": page, "headings": found}
+    return json.dumps({"version": prose_version(), "cells": cells}, indent=0, sort_keys=True)
+
+
+def read_prose_memo(text: bytes) -> dict[str, dict]:
+    """The cells of a memo made by this very version; {} for any other or a broken one."""
+    try:
+        memo = json.loads(text)
+        cells = memo["cells"] if memo.get("version") == prose_version() else {}
+        return {key: {"html": str(cell["html"]),
+                      "headings": [(int(level), str(title), str(slug))
+                                   for level, title, slug in cell["headings"]]}
+                for key, cell in cells.items()}
+    except (ValueError, TypeError, KeyError, AttributeError):
+        return {}
+
+
+def remembered(source: str, memo: Mapping[str, dict]) -> str | None:
+    """The cell's HTML from the memo, its headings joining the page's; None when the memo
+    lacks it or the page has taken one of its ids (the cell is then rendered)."""
+    cell = memo.get(prose_key(source))
+    headings = CURRENT.get(None)
+    if cell is None or headings is None:
+        return None
+    ids = [slug for _, _, slug in cell["headings"]]
+    if any(slug in headings.taken for slug in ids):
+        return None
+    headings.taken.update(ids)
+    headings.found.extend(cell["headings"])
+    return cell["html"]

@@ -65,7 +65,7 @@ class Executed(Protocol):
     notebook: Any  # the executed notebook: the post's cells plus outputs
     results: dict  # catdog.results.from_notebook(notebook): values, data, environment
     run: dict      # mode "real"|"smoke", ran_at (ISO), duration_s, parameters, kernel
-    # and, optionally, `highlighted`: code cells' HTML by sitegen.highlight.cell_key
+    # and, optionally, `highlighted` and `prose`: the entry's memos of its cells' HTML
 
 
 # ---------------------------------------------------------------- Jinja environments and filters
@@ -176,7 +176,7 @@ def render_post(post: Any, executed: Executed, site: Any, env: jinja2.Environmen
     reserved = {"contents", *(f"cell-{n}" for n in range(1, len(executed.notebook.cells) + 1))}
     with markup.page_headings(reserved) as headings:
         body = render_cells(post, executed.notebook, site, page, results, images,
-                            getattr(executed, "highlighted", {}))
+                            getattr(executed, "highlighted", {}), getattr(executed, "prose", {}))
     html = render_layout(env, post, site=site, page=page, content=Markup(body),
                          summary=summarize(results, executed.run), run=executed.run,
                          quick=is_quick(results, executed.run), quick_banner=QUICK_BANNER,
@@ -384,11 +384,12 @@ class Assets:
 
 
 def render_cells(post: Any, notebook: Any, site: Any, page: dict, results: Mapping,
-                 images: Assets, highlighted: Mapping[str, str] | None = None) -> str:
+                 images: Assets, highlighted: Mapping[str, str] | None = None,
+                 prose: Mapping[str, dict] | None = None) -> str:
     """The HTML of every cell, in order; image files are collected in `images`;
-    `highlighted` is the cache entry's memo of code cells' HTML (sitegen.highlight)."""
+    `highlighted` and `prose` are the cache entry's memos of code and markdown cells' HTML."""
     language = notebook_language(notebook)
-    prose = {"site": site, "page": page, "results": Values(results.get("values", {}))}
+    context = {"site": site, "page": page, "results": Values(results.get("values", {}))}
     parts, heading = [], ""
     for number, cell in enumerate(notebook.cells, start=1):
         tags = set(cell.get("metadata", {}).get("tags", []))
@@ -397,7 +398,7 @@ def render_cells(post: Any, notebook: Any, site: Any, page: dict, results: Mappi
         if "remove-cell" in tags:
             continue
         if cell.cell_type == "markdown":
-            parts.append(render_markdown(cell.source, prose, post, number))
+            parts.append(render_markdown(cell.source, context, post, number, prose))
         elif cell.cell_type == "code":
             alt = figure_alt(cell.source, heading, number) if shows_image(cell) else ""
             parts.append(render_code_cell(cell, number, tags, language, images, alt,
@@ -412,10 +413,15 @@ def shows_image(cell: Any) -> bool:
                for mime in IMAGE_TYPES)
 
 
-def render_markdown(source: str, context: dict, post: Any, number: int) -> str:
-    """Jinja first (quoting results, site, page), then Markdown with tables and math."""
+def render_markdown(source: str, context: dict, post: Any, number: int,
+                    prose: Mapping[str, dict] | None = None) -> str:
+    """Jinja first (quoting results, site, page), then Markdown with tables and math; a plain
+    cell's HTML comes from the entry's memo (`prose`) when it has it."""
+    html = markup.remembered(source, prose) if prose else None
+    if html is not None:
+        return f'<div class="cell markdown">\n{html}</div>'
     text = source
-    if "{{" in source or "{%" in source or "{#" in source:
+    if markup.is_template(source):
         text = render_prose_template(source, context, post, number)
     try:
         html = markup.keep_units_together(markup.render(text))

@@ -1,5 +1,6 @@
-"""The highlighting memo kept with a cache entry: a run stores its code cells' HTML, a fresh
-clone renders from it, and a memo that is stale, edited or missing only costs time."""
+"""The memos kept with a cache entry: a run stores its code cells' highlighted HTML and its
+plain markdown cells' HTML, a fresh clone renders from them, and a memo that is stale, edited
+or missing only costs time: the page is the same byte for byte."""
 
 from __future__ import annotations
 
@@ -9,15 +10,23 @@ from pathlib import Path
 import nbformat.v4 as v4
 import pytest
 
-from sitegen import highlight
+from sitegen import assembly, highlight, markup
 from sitegen.cache import Cache
+from sitegen.config import make_config
+from sitegen.posts import read_post
+from sitegen.render import make_environment, render_post
+
+ROOT = Path(__file__).resolve().parents[1]
+PROSE = ["# Results\n\nAccuracy of 97 % with $\\log p$.", "## Results\n\n| a | b |\n|---|---|\n| 1 | 2 |",
+         "We quote {{ results.x }}.", "Bad math: $\\frac{1}$."]
 
 CODE = "import keras\nmodel = keras.Sequential()  # a comment long enough to scroll\n"
 
 
 def executed_notebook():
     return v4.new_notebook(cells=[v4.new_markdown_cell("# Title"), v4.new_code_cell(CODE),
-                                  v4.new_code_cell("%time 1 + 1"), v4.new_code_cell("  ")],
+                                  v4.new_code_cell("%time 1 + 1"), v4.new_code_cell("  "),
+                                  *map(v4.new_markdown_cell, PROSE)],
                            metadata={"language_info": {"name": "python"}})
 
 
@@ -74,3 +83,46 @@ def test_a_memo_edited_by_hand_is_ignored_and_the_entry_still_used(entry):
 def test_an_entry_without_a_memo_renders_as_before(entry):
     (entry.directory / highlight.MEMO).unlink()
     assert reloaded(entry).highlighted == {}
+
+
+def test_a_run_stores_its_plain_prose_but_not_templates_or_bad_math(entry):
+    memo = reloaded(entry).prose
+    assert set(memo) == {markup.prose_key(source) for source in ["# Title", *PROSE[:2]]}
+    cell = memo[markup.prose_key(PROSE[1])]
+    assert cell["headings"] == [(2, "Results", "results")] and "table-scroll" in cell["html"]
+
+
+def test_a_cell_whose_heading_id_the_page_took_is_rendered_again(entry):
+    memo = reloaded(entry).prose
+    with markup.page_headings({"contents"}) as headings:
+        first = markup.remembered(PROSE[0], memo)
+        assert markup.remembered(PROSE[1], memo) is None  # "results" is taken: results-2
+    assert first == markup.render_cell(PROSE[0])[0]
+    assert headings.found == [(1, "Results", "results")]
+
+
+def test_a_page_is_the_same_from_the_memos_as_without(entry, tmp_path):
+    post_file = tmp_path / "posts" / "2026-01-01-memo.md"
+    post_file.parent.mkdir(exist_ok=True)
+    post_file.write_text("---\ntitle: Memo\n---\n\n# Title\n\n```python\n" + CODE + "```\n")
+    site = make_config({}, ROOT)
+    post = read_post(post_file, site)
+    stored = reloaded(entry)
+    stored.manifest["results"] = {"values": {"x": 1}}
+    stored.notebook.cells.pop()  # the bad formula: that page is an error either way
+    with_memos = assembly.as_run(stored)
+    assert with_memos.highlighted and with_memos.prose
+    without = assembly.PageContent(with_memos.notebook, with_memos.results, with_memos.run)
+    env = make_environment(ROOT / "templates")
+    pages = [render_post(post, content, site, env, tmp_path / name)[0].read_bytes()
+             for name, content in (("memo", with_memos), ("plain", without))]
+    assert pages[0] == pages[1]
+    assert b"results-2" in pages[0]  # the second "Results" rendered again, on this page
+
+
+def test_a_prose_memo_of_another_markdown_is_ignored(entry):
+    path = entry.directory / markup.PROSE_MEMO
+    memo = json.loads(path.read_text())
+    assert markup.read_prose_memo(path.read_bytes())
+    other = json.dumps({**memo, "version": "markdown-it-py 0.1"}).encode()
+    assert markup.read_prose_memo(other) == {}
