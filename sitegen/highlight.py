@@ -19,22 +19,17 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-import pygments
-from pygments import highlight
-from pygments.formatters import HtmlFormatter
-from pygments.lexers import get_lexer_by_name
-from pygments.util import ClassNotFound
-
 from sitegen.markup import focusable
 
 MEMO = "highlight.json"  # beside an entry's notebook.ipynb
-FORMATTER = HtmlFormatter(cssclass="highlight", nowrap=False)
 IPYTHON_SYNTAX = re.compile(r"^\s*[%!]|\?\s*$", re.MULTILINE)
 
 
 @functools.cache
 def version() -> str:
     """What a memo's HTML depends on besides the sources: Pygments and this module's code."""
+    import pygments
+
     own = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()[:16]
     return f"pygments {pygments.__version__}; sitegen.highlight {own}"
 
@@ -46,8 +41,20 @@ def notebook_language(notebook: Any) -> str:
             or metadata.get("kernelspec", {}).get("language") or "python")
 
 
+@functools.cache
+def formatter() -> Any:
+    """One HTML formatter for every cell (Pygments is imported only when a cell is not in a
+    memo: its lexer tables take some 40 ms to load)."""
+    from pygments.formatters import HtmlFormatter
+
+    return HtmlFormatter(cssclass="highlight", nowrap=False)
+
+
 @functools.lru_cache(maxsize=16)
 def find_lexer(language: str) -> Any:
+    from pygments.lexers import get_lexer_by_name
+    from pygments.util import ClassNotFound
+
     try:
         return get_lexer_by_name(language)
     except ClassNotFound:
@@ -61,7 +68,9 @@ def highlight_code(source: str, language: str) -> str:
     it is used only for cells that have such lines."""
     if language == "python" and IPYTHON_SYNTAX.search(source):
         language = "ipython3"
-    html = highlight(source, find_lexer(language), FORMATTER)
+    from pygments import highlight
+
+    html = highlight(source, find_lexer(language), formatter())
     return html.replace("<pre>", f"<pre{focusable(source)}>", 1)
 
 

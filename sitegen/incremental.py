@@ -15,7 +15,6 @@ changed posts:
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import json
 import logging
@@ -262,9 +261,12 @@ def _parallel_map(function, jobs: list[tuple]) -> list:
     """`[function(*job) for job in jobs]`, in worker processes when that pays.
 
     Workers are forked, so only from a single-threaded process (`--serve` has a server thread:
-    there it runs here). A job that fails in a worker is run again here, so its error is
-    raised (or handled) exactly as without workers.
+    there it runs here), and they inherit the jobs: only their numbers and the results cross
+    the pipe (pickling each post and entry to send it cost more than rendering it). A job that
+    fails in a worker is run again here, so its error is raised (or handled) exactly as
+    without workers.
     """
+    global _FORKED
     cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     if len(jobs) < PARALLEL_MIN or (cpus or 1) < 2 or threading.active_count() > 1:
         return [function(*job) for job in jobs]
@@ -272,14 +274,22 @@ def _parallel_map(function, jobs: list[tuple]) -> list:
     from concurrent.futures import ProcessPoolExecutor
 
     workers = min(cpus, len(jobs) // (PARALLEL_MIN // 2))
-    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
-        results = list(pool.map(functools.partial(_call_or_none, function), jobs,
-                                chunksize=max(1, len(jobs) // (workers * 4))))
+    _FORKED = (function, jobs)
+    try:
+        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
+            results = list(pool.map(_call_or_none, range(len(jobs)),
+                                    chunksize=max(1, len(jobs) // (workers * 4))))
+    finally:
+        _FORKED = (None, [])
     return [function(*job) if result is None else result for job, result in zip(jobs, results)]
 
 
-def _call_or_none(function, job: tuple):
+_FORKED: tuple = (None, [])  # (function, jobs) of the running _parallel_map, for its workers
+
+
+def _call_or_none(index: int):
+    function, jobs = _FORKED
     try:
-        return function(*job)
+        return function(*jobs[index])
     except Exception:  # run again in the parent, which raises it as a serial build would
         return None

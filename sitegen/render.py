@@ -257,7 +257,8 @@ def write_file(out_dir: Path, relative: str, data: bytes) -> Path:
     path = (out_dir / relative).resolve()
     if not path.is_relative_to(out_dir.resolve()):
         raise ValueError(f"refusing to write outside {out_dir}. Received: {relative!r}")
-    path.parent.mkdir(parents=True, exist_ok=True)
+    if not path.parent.is_dir():  # one look where the folder exists (a page's files share it)
+        path.parent.mkdir(parents=True, exist_ok=True)
     with naming(path):  # a full disk's error names no file by itself
         path.write_bytes(data)
     return path
