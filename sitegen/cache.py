@@ -91,9 +91,7 @@ class Entry:
     def notebook(self) -> nbformat.NotebookNode:
         # We wrote it with nbformat.write, which validated it; reading it back without a second
         # validation saves most of the time a full render spends on cached notebooks.
-        from nbformat.reader import reads  # parses and rejoins lines, does not validate
-
-        return reads(_read_regular(self.directory / "notebook.ipynb"))
+        return read_notebook(_read_regular(self.directory / "notebook.ipynb"))
 
     @cached_property
     def files(self) -> dict[str, Path]:
@@ -481,6 +479,19 @@ def record_digest(manifest: Mapping[str, Any]) -> str:
     """The digest of what the manifest records (key, run, results): everything but digests."""
     recorded = {name: value for name, value in manifest.items() if name != "digests"}
     return _sha256(json.dumps(recorded, sort_keys=True))
+
+
+def read_notebook(data: bytes) -> nbformat.NotebookNode:
+    """nbformat.reader.reads without validation, the JSON parser making the NotebookNodes
+    itself (`object_hook`) instead of nbformat's second pass over every output, which was a
+    tenth of a cold render."""
+    from nbformat.reader import reads
+    from nbformat.v4.rwbase import rejoin_lines, strip_transient
+
+    notebook = json.loads(data, object_hook=nbformat.NotebookNode)
+    if not isinstance(notebook, dict) or notebook.get("nbformat") != 4:
+        return reads(data)  # another version (or not a notebook): nbformat says what is wrong
+    return strip_transient(rejoin_lines(notebook))
 
 
 def _read_regular(path: Path) -> bytes:
