@@ -116,8 +116,7 @@ def split_front_matter(text: str, path: Path) -> tuple[dict, dict[str, int], str
                               "`title: ...`, then another `---` line", line=1)
     yaml_text = match.group(1) or ""
     try:
-        node = yaml.compose(yaml_text, Loader=FrontMatterLoader)
-        meta = yaml.load(yaml_text, Loader=FrontMatterLoader) or {}
+        node, meta = load_yaml(yaml_text)
     except yaml.YAMLError as error:
         # The context mark is where the broken construct starts (an unclosed `[`); the
         # problem mark alone often points at the end of the front matter.
@@ -131,6 +130,17 @@ def split_front_matter(text: str, path: Path) -> tuple[dict, dict[str, int], str
     lines = {str(k.value): k.start_mark.line + 2 for k, _ in node.value} if node else {}
     warn_unknown_keys(meta, path, lines)
     return meta, lines, "\n" * match.group(0).count("\n") + text[match.end():]
+
+
+def load_yaml(text: str) -> tuple[Any, Any]:
+    """The YAML's node tree (for the line of each key) and its value ({} if empty), from one
+    parse: `yaml.compose` then `yaml.load` parsed it twice (PyYAML is pure Python here)."""
+    loader = FrontMatterLoader(text)
+    try:
+        node = loader.get_single_node()
+        return node, (loader.construct_document(node) if node is not None else None) or {}
+    finally:
+        loader.dispose()
 
 
 def quote_hint(yaml_text: str, index: int) -> str:
