@@ -48,10 +48,10 @@ def load(directories: Iterable[Path], key: str) -> nbformat.NotebookNode | None:
     for directory in directories:
         try:
             with open_regular(directory / MEMO) as reader:
-                memo: Any = json.loads(reader.read())
+                memo: Any = json.loads(reader.read(), object_hook=nbformat.NotebookNode)
         except (OSError, ValueError, RefusedFile):
             continue
         if isinstance(memo, dict) and memo.get("key") == key and isinstance(memo.get("notebook"),
                                                                               dict):
-            return nbformat.from_dict(memo["notebook"])
+            return memo["notebook"]
     return None
