@@ -46,8 +46,15 @@ class FrontMatterLoader(yaml.SafeLoader):
     `2024-13-45`, and read_date can name the line instead."""
 
 
-FrontMatterLoader.add_constructor("tag:yaml.org,2002:timestamp",
-                                  lambda loader, node: loader.construct_scalar(node))
+class FastFrontMatterLoader(getattr(yaml, "CSafeLoader", FrontMatterLoader)):
+    """The same, parsed by libyaml where PyYAML has it (the pure-Python parser was most of the
+    time of reading a post's front matter); a mistake is parsed again by FrontMatterLoader,
+    whose messages the author is shown."""
+
+
+for _loader in (FrontMatterLoader, FastFrontMatterLoader):
+    _loader.add_constructor("tag:yaml.org,2002:timestamp",
+                            lambda loader, node: loader.construct_scalar(node))
 
 
 @dataclass(frozen=True)
@@ -134,8 +141,16 @@ def split_front_matter(text: str, path: Path) -> tuple[dict, dict[str, int], str
 
 def load_yaml(text: str) -> tuple[Any, Any]:
     """The YAML's node tree (for the line of each key) and its value ({} if empty), from one
-    parse: `yaml.compose` then `yaml.load` parsed it twice (PyYAML is pure Python here)."""
-    loader = FrontMatterLoader(text)
+    parse (`yaml.compose` then `yaml.load` parsed it twice); libyaml's first, and the pure-Python
+    parser's for a mistake, so that the message is the one it always was."""
+    try:
+        return parse_yaml(text, FastFrontMatterLoader)
+    except yaml.YAMLError:
+        return parse_yaml(text, FrontMatterLoader)
+
+
+def parse_yaml(text: str, loader_class: type) -> tuple[Any, Any]:
+    loader = loader_class(text)
     try:
         node = loader.get_single_node()
         return node, (loader.construct_document(node) if node is not None else None) or {}
