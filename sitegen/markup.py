@@ -25,15 +25,14 @@ import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-
-from markdown_it import MarkdownIt
-from markdown_it.token import Token
-from mdit_py_plugins.anchors import anchors_plugin
-from mdit_py_plugins.dollarmath import dollarmath_plugin
+from typing import TYPE_CHECKING, Any
 
 from sitegen.mathml import MathError, to_mathml
 from sitegen.posts import slugify
+
+if TYPE_CHECKING:
+    from markdown_it import MarkdownIt
+    from markdown_it.token import Token
 
 
 @dataclass
@@ -111,29 +110,39 @@ def render_table_close(self: Any, tokens: list[Token], index: int, options: Any,
     return self.renderToken(tokens, index, options, env) + "</div>\n"
 
 
-# allow_space/allow_digits off, as in Pandoc: "$5 and $10" is money, not a formula.
-MARKDOWN = (MarkdownIt("commonmark", {"html": True})
-            .enable(["table", "strikethrough"])
-            .use(dollarmath_plugin, double_inline=True, allow_space=False, allow_digits=False,
-                 renderer=render_math)
-            .use(anchors_plugin, min_level=1, max_level=6, slug_func=heading_slug,
-                 permalink=True, permalinkSymbol="#"))
-MARKDOWN.add_render_rule("image", render_image)
-MARKDOWN.add_render_rule("math_block", render_math_block)
-MARKDOWN.add_render_rule("table_open", render_table_open)
-MARKDOWN.add_render_rule("table_close", render_table_close)
+@functools.cache
+def markdown() -> MarkdownIt:
+    """The site's one Markdown parser, made (and markdown-it imported) on first use: a page
+    whose prose all comes from its run's memo needs none."""
+    from markdown_it import MarkdownIt
+    from mdit_py_plugins.anchors import anchors_plugin
+    from mdit_py_plugins.dollarmath import dollarmath_plugin
+
+    # allow_space/allow_digits off, as in Pandoc: "$5 and $10" is money, not a formula.
+    parser = (MarkdownIt("commonmark", {"html": True})
+              .enable(["table", "strikethrough"])
+              .use(dollarmath_plugin, double_inline=True, allow_space=False, allow_digits=False,
+                   renderer=render_math)
+              .use(anchors_plugin, min_level=1, max_level=6, slug_func=heading_slug,
+                   permalink=True, permalinkSymbol="#"))
+    parser.add_render_rule("image", render_image)
+    parser.add_render_rule("math_block", render_math_block)
+    parser.add_render_rule("table_open", render_table_open)
+    parser.add_render_rule("table_close", render_table_close)
+    return parser
 
 
 def render(source: str) -> str:
     """HTML of one markdown text; its headings join the current page's. Raises MathError."""
-    tokens = MARKDOWN.parse(source, {})
+    parser = markdown()
+    tokens = parser.parse(source, {})
     headings = CURRENT.get(None)
     for index, token in enumerate(tokens):
         if token.type == "heading_open" and token.attrGet("id"):
             title = label_anchor(tokens[index + 1])
             if headings is not None:
                 headings.found.append((int(token.tag[1]), title, str(token.attrGet("id"))))
-    return MARKDOWN.renderer.render(tokens, MARKDOWN.options, {})
+    return parser.renderer.render(tokens, parser.options, {})
 
 
 def label_anchor(inline: Token) -> str:

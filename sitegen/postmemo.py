@@ -13,12 +13,12 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import importlib.metadata
 import json
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-import jupytext
 import nbformat
 
 from sitegen.files import RefusedFile, open_regular
@@ -30,7 +30,8 @@ MEMO = "post.json"  # beside an entry's notebook.ipynb
 def version() -> str:
     """What reading a post depends on besides its text."""
     reader = hashlib.sha256((Path(__file__).parent / "posts.py").read_bytes()).hexdigest()[:16]
-    return f"jupytext {jupytext.__version__}; nbformat {nbformat.__version__}; sitegen.posts {reader}"
+    jupytext = importlib.metadata.version("jupytext")  # not imported: it is slow to import
+    return f"jupytext {jupytext}; nbformat {nbformat.__version__}; sitegen.posts {reader}"
 
 
 def parse_key(meta: dict, body: str) -> str:

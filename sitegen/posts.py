@@ -19,7 +19,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import jupytext
 import nbformat
 import yaml
 from nbformat.v4 import nbbase
@@ -332,7 +331,11 @@ def read_claims(meta: dict, path: Path, lines: dict[str, int]) -> dict[str, tupl
 
 
 def read_notebook(meta: dict, body: str, path: Path) -> nbformat.NotebookNode:
-    """Cells of the body via jupytext; the front matter's `jupyter:` key becomes metadata."""
+    """Cells of the body via jupytext; the front matter's `jupyter:` key becomes metadata.
+    (jupytext is imported here: it brings Jupyter's client and Tornado, a tenth of a cold
+    render, and a post read from its run's memo, or a no-op build, never needs it.)"""
+    import jupytext
+
     try:
         with validation_once():
             notebook = jupytext.reads(python_fences(body), fmt=jupytext_format(body))
