@@ -257,6 +257,9 @@ def _load_buildinfo(site_dir: Path) -> dict[str, Any]:
         return {}
 
 
+_FORKED: tuple = (None, [])  # (function, jobs) of the running _parallel_map, for its workers
+
+
 def _parallel_map(function, jobs: list[tuple]) -> list:
     """`[function(*job) for job in jobs]`, in worker processes when that pays.
 
@@ -282,9 +285,6 @@ def _parallel_map(function, jobs: list[tuple]) -> list:
     finally:
         _FORKED = (None, [])
     return [function(*job) if result is None else result for job, result in zip(jobs, results)]
-
-
-_FORKED: tuple = (None, [])  # (function, jobs) of the running _parallel_map, for its workers
 
 
 def _call_or_none(index: int):

@@ -31,6 +31,7 @@ from urllib.parse import quote
 
 import jinja2
 from markupsafe import Markup, escape
+
 from catdog import stats
 from catdog.results import MIME_TYPE, from_notebook
 from sitegen import datasources
