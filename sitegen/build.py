@@ -446,9 +446,9 @@ def check(config: SiteConfig, states: list[PostState], options: BuildOptions,
         if not quick:  # a quick run's verdicts mean nothing either
             report.problems += [f"{state.post.path}: {problem}"
                                 for problem in checks.check_claims(state.post.claims, values)]
-        skipped = [f"{name} {condition}" for name, condition in sorted(state.post.expect.items())
-                   if name in values] if quick else []
-        skipped += [f"claims.{name}" for name in sorted(state.post.claims)] if quick else []
+        skipped = [f"expect: {name} {condition}" for name, condition
+                   in sorted(state.post.expect.items()) if name in values] if quick else []
+        skipped += [f"claims: {name}" for name in sorted(state.post.claims)] if quick else []
         if skipped:
             report.skipped.append(f"{state.post.path}: " + ", ".join(skipped)
                                   + " (a quick run's numbers are not checked)")

@@ -467,8 +467,8 @@ def filter_failure(error: Exception, source: str, env: jinja2.Environment) -> st
 def failed_filter(error: Exception, env: jinja2.Environment) -> str | None:
     """The filter whose code raised `error`, found in its traceback, if any did."""
     codes = {getattr(function, "__code__", None): name for name, function in env.filters.items()}
-    frames = [frame for frame, _ in traceback_lines(error)]
-    return next((codes[f.f_code] for f in reversed(frames) if f.f_code in codes), None)
+    frames = [frame for frame, _ in traceback_lines(error)]  # outermost first: the filter the
+    return next((codes[f.f_code] for f in frames if f.f_code in codes), None)  # template called
 
 
 def template_line(error: Exception) -> int:
