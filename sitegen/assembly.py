@@ -45,7 +45,7 @@ def assemble(post_notebook: nbformat.NotebookNode, entry: Entry,
 
 def as_run(entry: Entry) -> PageContent:
     """The page of a run exactly as it ran: its own prose, not today's."""
-    return PageContent(entry.notebook, entry.results, entry.run, entry.files)
+    return PageContent(entry.notebook, entry.results, entry.run, entry.files, entry.reproduction)
 
 
 def copy_files(content: PageContent, asset_dir: Path, taken: Iterable[Path],

@@ -110,7 +110,6 @@ class PostState:
         notes = "; ".join(self.staleness.notes + self.reproduction_notes())
         return f"fresh ({notes})" if notes else "fresh"
 
-
     def reproduction_notes(self) -> list[str]:
         """`reproduced on 2026-12-09: 24 of 24 values equal`, once `--reproduce` ran it."""
         found = self.entry.reproduction if self.entry is not None else None
