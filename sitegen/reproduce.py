@@ -23,6 +23,7 @@ from __future__ import annotations
 import json
 import os
 import platform
+import signal
 import tempfile
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -34,7 +35,7 @@ from sitegen.cache import REPRODUCTION_FILE, Cache, Entry, now_iso
 from sitegen.config import SiteConfig
 from sitegen.exceptions import BuildError, Interrupted, Stopped, WriteError
 from sitegen.files import write_atomically
-from sitegen.interrupt import StopRequest, stop_on_signals
+from sitegen.interrupt import stop_on_signals
 from sitegen.state import BuildOptions, PostState, post_names
 
 EQUAL, MACHINE, WITHIN, DIFFERENT = "equal", "machine", "within", "different"  # best to worst
@@ -148,14 +149,9 @@ def run_again(state: PostState, options: BuildOptions, config: SiteConfig) -> tu
                 workdir=Path(scratch), kernel_name=state.kernel, cell_timeout=options.cell_timeout,
                 env=kernel_environment(state.post, config), stop=stop)
         except Stopped as stopped:
-            raise Interrupted(_signal(stop), f"{stopped.where()}; nothing written") from None
+            raise Interrupted(stop.signum or signal.SIGINT,
+                              f"{stopped.where()}; nothing written") from None
     return execution.notebook, execution.duration_s
-
-
-def _signal(stop: StopRequest) -> int:
-    import signal
-
-    return stop.signum or signal.SIGINT
 
 
 # --- comparing --------------------------------------------------------------------------------
