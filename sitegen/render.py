@@ -290,10 +290,14 @@ def summarize(results: Mapping[str, Any], run: Mapping[str, Any] | None,
 
 
 def reproduction_fact(reproduction: Mapping[str, Any] | None) -> list[tuple[str, str]]:
-    """("Reproduced", "on 2026-12-09, CPU (2 cores, TensorFlow): 24 of 24 values equal")."""
-    from sitegen.reproduce import sentence
-
-    return [("Reproduced", sentence(reproduction))] if reproduction else []
+    """("Reproduced", "on 2026-12-09, CPU (2 cores, TensorFlow): 24 of 24 values equal"), from
+    the record `build.py --reproduce` keeps beside the entry (sitegen.reproduce)."""
+    if not reproduction:
+        return []
+    machine = reproduction.get("hardware") or {}
+    where = machine.get("device") or f"CPU {machine.get('cpus')} cores"
+    day = str(reproduction.get("date", ""))[:10]
+    return [("Reproduced", f"on {day}, {where}: {reproduction.get('summary', '')}")]
 
 
 def findings(values: Mapping) -> list[dict[str, str]]:

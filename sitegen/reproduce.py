@@ -270,13 +270,6 @@ def summary(record: Mapping[str, Any]) -> str:
     return ", ".join(parts)
 
 
-def sentence(record: Mapping[str, Any]) -> str:
-    """The page's line: `on 2026-12-09, CPU (2 cores, TensorFlow): 24 of 24 values equal`."""
-    machine = record.get("hardware", {})
-    where = machine.get("device") or f"CPU {machine.get('cpus')} cores"
-    return f"on {str(record.get('date', ''))[:10]}, {where}: {record.get('summary', '')}"
-
-
 def write_record(entry: Entry, record: Mapping[str, Any], options: BuildOptions) -> Path:
     """Writes `reproduced.json` in the entry's folder: outside its digested parts, so the
     entry stays as its run stored it; a later run's new folder leaves it behind."""
