@@ -32,6 +32,7 @@ class PageContent:
     results: dict[str, Any]
     run: dict[str, Any]
     files: dict[str, Path] = field(default_factory=dict)
+    reproduction: dict[str, Any] | None = None  # what `--reproduce` found (sitegen.reproduce)
 
 
 def assemble(post_notebook: nbformat.NotebookNode, entry: Entry,
@@ -39,12 +40,12 @@ def assemble(post_notebook: nbformat.NotebookNode, entry: Entry,
     """The page of a post whose run is `entry`, given the post as it reads today and its key."""
     same_code = entry.key.get("code") == key["code"]
     notebook = merge_outputs(post_notebook, entry.notebook) if same_code else entry.notebook
-    return PageContent(notebook, entry.results, entry.run, entry.files)
+    return PageContent(notebook, entry.results, entry.run, entry.files, entry.reproduction)
 
 
 def as_run(entry: Entry) -> PageContent:
     """The page of a run exactly as it ran: its own prose, not today's."""
-    return PageContent(entry.notebook, entry.results, entry.run, entry.files)
+    return PageContent(entry.notebook, entry.results, entry.run, entry.files, entry.reproduction)
 
 
 def copy_files(content: PageContent, asset_dir: Path, taken: Iterable[Path],

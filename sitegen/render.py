@@ -176,18 +176,20 @@ def render_post(post: Any, executed: Executed, site: Any, env: jinja2.Environmen
     """
     out_dir = Path(out_dir)
     results = executed.results or from_notebook(executed.notebook)
+    reproduction = getattr(executed, "reproduction", None)
     page = make_page(post, site)
     images = Assets(page["asset_url"], dict(getattr(site, "outputs", OUTPUT_DEFAULTS)))
     reserved = {"contents", *(f"cell-{n}" for n in range(1, len(executed.notebook.cells) + 1))}
     with markup.page_headings(reserved) as headings:
         body = render_cells(post, executed.notebook, site, page, results, images)
     html = render_layout(env, post, site=site, page=page, content=Markup(body),
-                         summary=summarize(results, executed.run), run=executed.run,
+                         summary=summarize(results, executed.run, reproduction), run=executed.run,
                          quick=is_quick(results, executed.run), quick_banner=QUICK_BANNER,
                          toc=markup.contents(headings.found, getattr(site, "toc_min_headings", 4)))
     files = {post.output_path: html.encode("utf-8"),
              f"{post.asset_dir}/results.json": dump_json(post_record(post, results,
-                                                                     executed.run))}
+                                                                     executed.run,
+                                                                     reproduction))}
     files.update({f"{post.asset_dir}/{name}": data for name, data in images.files.items()})
     return [write_file(out_dir, relative, data) for relative, data in sorted(files.items())]
 
@@ -240,16 +242,19 @@ def is_quick(results: Mapping[str, Any], run: Mapping[str, Any] | None) -> bool:
     return (run or {}).get("mode") == "smoke" or bool(results.get("values", {}).get("quick"))
 
 
-def post_record(post: Any, results: Mapping[str, Any], run: Mapping[str, Any] | None) -> dict:
-    """The post's results.json: where it is, what it recorded and how it ran.
+def post_record(post: Any, results: Mapping[str, Any], run: Mapping[str, Any] | None,
+                reproduction: Mapping[str, Any] | None = None) -> dict:
+    """The post's results.json: where it is, what it recorded, how it ran, and (once
+    `--reproduce` ran it) what came back.
 
     Data is given by identity (name, URL, fingerprint), never by the path of the machine
     that ran the post.
     """
     sources, _ = datasources.sources_of(results, post.url)
-    return {"url": post.url, "title": post.title, "date": post.date.isoformat(),
-            "values": results.get("values", {}), "data": [s.published() for s in sources],
-            "environment": results.get("environment", {}), "run": dict(run or {})}
+    record = {"url": post.url, "title": post.title, "date": post.date.isoformat(),
+              "values": results.get("values", {}), "data": [s.published() for s in sources],
+              "environment": results.get("environment", {}), "run": dict(run or {})}
+    return {**record, "reproduced": dict(reproduction)} if reproduction else record
 
 
 def dump_json(value: Any) -> bytes:
@@ -269,7 +274,8 @@ def write_file(out_dir: Path, relative: str, data: bytes) -> Path:
 
 # ---------------------------------------------------------------- summary box
 
-def summarize(results: Mapping[str, Any], run: Mapping[str, Any] | None) -> dict[str, Any]:
+def summarize(results: Mapping[str, Any], run: Mapping[str, Any] | None,
+              reproduction: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """The summary box: the final test score and the run's facts, as display strings."""
     values, env, run = results.get("values", {}), results.get("environment", {}), run or {}
     score = values.get("test_accuracy")
@@ -279,7 +285,19 @@ def summarize(results: Mapping[str, Any], run: Mapping[str, Any] | None) -> dict
             "loss": f"{loss:.4f}" if is_number(loss) else None,
             "findings": findings(values),
             "facts": [(label, markup.keep_units_together(text)) for label, text in
-                      run_facts(values, env, run, results.get("data", [])) if text]}
+                      run_facts(values, env, run, results.get("data", []))
+                      + reproduction_fact(reproduction) if text]}
+
+
+def reproduction_fact(reproduction: Mapping[str, Any] | None) -> list[tuple[str, str]]:
+    """("Reproduced", "on 2026-12-09, CPU (2 cores, TensorFlow): 24 of 24 values equal"), from
+    the record `build.py --reproduce` keeps beside the entry (sitegen.reproduce)."""
+    if not reproduction:
+        return []
+    machine = reproduction.get("hardware") or {}
+    where = machine.get("device") or f"CPU {machine.get('cpus')} cores"
+    day = str(reproduction.get("date", ""))[:10]
+    return [("Reproduced", f"on {day}, {where}: {reproduction.get('summary', '')}")]
 
 
 def findings(values: Mapping) -> list[dict[str, str]]:
