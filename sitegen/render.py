@@ -333,7 +333,8 @@ def all_training(values: Mapping) -> str:
     total = values.get("training")
     if not isinstance(total, Mapping) or not is_number(total.get("epochs")):
         return ""
-    return (f"{total['epochs']:,} epochs in {total.get('runs', 0)} trainings, "
+    runs = total.get("runs", 0)
+    return (f"{total['epochs']:,} epochs in {runs} training{'' if runs == 1 else 's'}, "
             f"{seconds(total.get('seconds', 0))}")
 
 
