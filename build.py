@@ -7,6 +7,7 @@
     python build.py --frozen --check  never execute; check the committed results (CI)
     python build.py --serve         preview on http://localhost:8000, rebuilding on change
     python build.py new "Title"     write posts/<today>-<slug>.md from a template that runs as is
+    python build.py --reproduce POST  run POST again in a scratch folder; compare every value
 
 Everything else lives in sitegen/; this file parses arguments, sets up logging and turns the
 builder's errors into one clear line and an exit code.
@@ -47,6 +48,11 @@ def parse_arguments(argv: list[str] | None = None) -> argparse.Namespace:
                              "POST, run only that post quickly and show the others' real runs")
     parser.add_argument("--force", nargs="?", const=True, default=False, metavar="POST",
                         help="re-execute every post, or only POST (a file name, stem or slug)")
+    parser.add_argument("--reproduce", nargs="?", const=True, default=None, metavar="POST",
+                        help="run POST again in a scratch folder (its entry untouched), compare "
+                             "every value with the committed run, write reproduced.json beside "
+                             "it; exit 1 on a difference beyond tolerance (README); with "
+                             "--smoke, its quick run")
     parser.add_argument("--frozen", action="store_true",
                         help="never execute: fail naming each stale or missing post and why")
     parser.add_argument("--strict", action="store_true",
@@ -168,6 +174,8 @@ def main(argv: list[str] | None = None) -> int:
             for path, state in builder.status(options):
                 print(f"{path}: {state}")
             return 0
+        if args.reproduce:
+            return reproduce(options, reproduce_name(args))
         if args.serve:
             from sitegen.serve import serve
             return serve(options, port=args.port)
@@ -180,6 +188,26 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     report.show()
     return report.exit_code
+
+
+def reproduce_name(args: argparse.Namespace) -> str:
+    """The post of `--reproduce POST`, or of `--reproduce --smoke POST`."""
+    for value in (args.reproduce, args.smoke):
+        if isinstance(value, str):
+            return Path(value).stem
+    raise SystemExit("build.py: --reproduce needs a post, e.g. --reproduce 2026-11-28-cats-and-"
+                     "dogs-four-models (a file name, stem or slug)")
+
+
+def reproduce(options, name: str) -> int:
+    """`--reproduce POST`: the table on stdout, then what was found and where it is kept."""
+    from sitegen.reproduce import reproduce as run_and_compare
+
+    found = run_and_compare(options, name)
+    print(found.table())
+    print(f"{found.post}: {found.record['summary']} (ran in {found.record['duration_s']} s); "
+          f"recorded in {found.record_file}, shown on the page from the next build")
+    return found.exit_code
 
 
 if __name__ == "__main__":

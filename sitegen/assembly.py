@@ -34,6 +34,7 @@ class PageContent:
     files: dict[str, Path] = field(default_factory=dict)
     highlighted: dict[str, str] = field(default_factory=dict)
     prose: dict[str, dict] = field(default_factory=dict)
+    reproduction: dict[str, Any] | None = None  # what `--reproduce` found (sitegen.reproduce)
 
 
 def assemble(post_notebook: nbformat.NotebookNode, entry: Entry,
@@ -41,14 +42,16 @@ def assemble(post_notebook: nbformat.NotebookNode, entry: Entry,
     """The page of a post whose run is `entry`, given the post as it reads today and its key."""
     same_code = entry.key.get("code") == key["code"]
     notebook = merge_outputs(post_notebook, entry.notebook) if same_code else entry.notebook
-    return PageContent(notebook, entry.results, entry.run, entry.files, entry.highlighted,
-                       entry.prose)
+    return PageContent(notebook, entry.results, entry.run, entry.files,
+                       highlighted=entry.highlighted, prose=entry.prose,
+                       reproduction=entry.reproduction)
 
 
 def as_run(entry: Entry) -> PageContent:
     """The page of a run exactly as it ran: its own prose, not today's."""
-    return PageContent(entry.notebook, entry.results, entry.run, entry.files, entry.highlighted,
-                       entry.prose)
+    return PageContent(entry.notebook, entry.results, entry.run, entry.files,
+                       highlighted=entry.highlighted, prose=entry.prose,
+                       reproduction=entry.reproduction)
 
 
 def copy_files(content: PageContent, asset_dir: Path, taken: Iterable[Path],

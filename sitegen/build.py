@@ -33,6 +33,7 @@ from sitegen.config import SiteConfig, load_config
 from sitegen.exceptions import (BuildError, CacheError, ExecutionError, Interrupted, PostError,
                                 Stopped, WriteError)
 from sitegen.interrupt import StopRequest, stop_on_signals
+from sitegen.lock import Lock
 from sitegen.posts import Post, parameter_names
 from sitegen.state import BuildOptions, BuildReport, PostState, kernel_name, post_names
 
@@ -59,8 +60,9 @@ def gather(options: BuildOptions, errors: list[BuildError]) -> tuple[SiteConfig,
     catdog_files = cache_module.package_hashes(options.root / "catdog")
     fingerprints = FingerprintMemo(options.freeze_dir / ".local" / "fingerprints.json")
     environment = catdog_results.environment()  # the same for every post: read it once
-    states = [_post_state(post, config, options, cache, catdog_files, fingerprints, environment)
-              for post in posts]
+    lock = Lock.read(options.root)
+    states = [_post_state(post, config, options, cache, catdog_files, fingerprints, environment,
+                          lock) for post in posts]
     try:
         fingerprints.save()
     except OSError as error:  # a memo: the next build fingerprints the data again
@@ -83,7 +85,7 @@ def warn_orphan_entries(config: SiteConfig, options: BuildOptions) -> None:
 
 def _post_state(post: Post, config: SiteConfig, options: BuildOptions, cache: Cache,
                 catdog_files: dict[str, str], fingerprints: FingerprintMemo,
-                environment: dict[str, Any]) -> PostState:
+                environment: dict[str, Any], lock: Lock | None = None) -> PostState:
     mode = options.mode_for(post)
     parameters = injected_parameters(post, config, options)
     key = cache_module.make_key(post.notebook, kernel=kernel_name(post.notebook),
@@ -97,6 +99,8 @@ def _post_state(post: Post, config: SiteConfig, options: BuildOptions, cache: Ca
                                             fingerprints=fingerprints, environment=environment,
                                             strict=options.strict)
                  if entry else Staleness())
+    if entry and lock and (note := lock.note(entry.results.get("environment", {}))):
+        staleness.warnings.append(note)
     return PostState(post, key, parameters, entry, staleness,
                      cache.load_failure(post.path, mode), mode)
 
@@ -447,9 +451,9 @@ def check(config: SiteConfig, states: list[PostState], options: BuildOptions,
         if not quick:  # a quick run's verdicts mean nothing either
             report.problems += [f"{state.post.path}: {problem}"
                                 for problem in checks.check_claims(state.post.claims, values)]
-        skipped = [f"{name} {condition}" for name, condition in sorted(state.post.expect.items())
-                   if name in values] if quick else []
-        skipped += [f"claims.{name}" for name in sorted(state.post.claims)] if quick else []
+        skipped = [f"expect: {name} {condition}" for name, condition
+                   in sorted(state.post.expect.items()) if name in values] if quick else []
+        skipped += [f"claims: {name}" for name in sorted(state.post.claims)] if quick else []
         if skipped:
             report.skipped.append(f"{state.post.path}: " + ", ".join(skipped)
                                   + " (a quick run's numbers are not checked)")

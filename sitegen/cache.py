@@ -11,7 +11,10 @@ Each entry is a folder `_freeze/<post file stem>/<mode>/` (mode `real` or `smoke
   and its plain markdown cells as HTML (sitegen.markup), so a fresh clone renders without
   lexing and parsing them again; memos, sealed by `digests.highlight` and `digests.prose`, used
   only when made by the same libraries and code, else ignored;
-- `failed.json`, beside a good entry or alone: the key and error of the last failed run.
+- `failed.json`, beside a good entry or alone: the key and error of the last failed run;
+- `reproduced.json`: what `--reproduce` found when it ran the post again (sitegen.reproduce).
+  A later finding about the run, not part of it: no digest covers it, so writing it is never a
+  hand edit, and a new run (a new folder) leaves it behind.
 
 An entry is published only as a run wrote it. Loading compares each part with its digest, so an
 entry edited by hand, damaged, or half-resolved in a merge is never published as fresh: it is
@@ -59,6 +62,8 @@ FORMAT_VERSION = 1
 # beside its page. Anything else (model checkpoints, extracted data) stays out of the cache.
 PUBLISHED_SUFFIXES = {".csv", ".json", ".txt", ".png", ".jpg", ".jpeg", ".svg", ".md"}
 MAX_PUBLISHED_BYTES = 2 * 1024 * 1024
+
+REPRODUCTION_FILE = "reproduced.json"  # in the entry's folder, outside its digested parts
 
 # Environment differences that are only warnings unless --strict.
 ENVIRONMENT_KEYS = ("python", "keras_backend", "keras", "tensorflow", "jax", "numpy")
@@ -126,6 +131,18 @@ class Entry:
             return b""
         return data if _sha256(data) == self.manifest.get("digests", {}).get(part) else b""
 
+    @cached_property
+    def reproduction(self) -> dict[str, Any] | None:
+        """What `--reproduce` found for this very run (None when never reproduced, or when the
+        record is unreadable or about an earlier run), for the page, results.json and --status."""
+        try:
+            record = json.loads(_read_regular(self.directory / REPRODUCTION_FILE))
+        except (OSError, ValueError, RefusedFile):
+            return None
+        if not isinstance(record, dict) or record.get("of_run") != self.run.get("ran_at"):
+            return None
+        return record
+
     def digests(self) -> dict[str, Any]:
         """What each part of the entry hashes to now; stored with the run, compared on loading."""
         return {"notebook": _sha256(_read_regular(self.directory / "notebook.ipynb")),
@@ -136,8 +153,9 @@ class Entry:
         """Everything the entry consists of, cheaply: a different stamp is a different entry."""
         files = [f"{name}:{path.stat().st_size}:{path.stat().st_mtime_ns}"
                  for name, path in self.files.items()]
+        reproduction = json.dumps(self.reproduction, sort_keys=True)
         return [str(self.directory), self.manifest_file.read_bytes(),
-                (self.directory / "notebook.ipynb").read_bytes(), *files]
+                (self.directory / "notebook.ipynb").read_bytes(), *files, reproduction]
 
 
 @dataclass

@@ -113,7 +113,8 @@ def render_404(pairs: Sequence[Pair], site: Any, env: jinja2.Environment,
 def write_all_results(pairs: Sequence[Pair], site: Any, env: jinja2.Environment | None,
                       out_dir: str | Path) -> Path:
     """_site/results.json: post url -> its values, data, environment and run facts."""
-    records = {post.url: post_record(post, results_of(executed), run_of(executed))
+    records = {post.url: post_record(post, results_of(executed), run_of(executed),
+                                     getattr(executed, "reproduction", None))
                for post, executed in sort_pairs(pairs)}
     return write_file(Path(out_dir), "results.json", dump_json(records))
 

@@ -23,13 +23,15 @@ tags: [notes]
 expect:          # checked by `build.py --check`; a quick run checks only that it is recorded
   test_accuracy: ">= 0.6"
 smoke:           # what `build.py --smoke` injects: a fast run, to try the post as you write it
+  quick: true
   epochs: 1
 ---
 
 Say what this post asks. A sentence before every cell helps the reader follow.
 
 ```python tags=["parameters"]
-photos = None  # your photos: a folder with one subfolder per class, e.g. "../photos/my_trip"
+quick = False  # a quick run (--smoke): tiny made-up photos of your classes, numbers meaningless
+photos = None  # your photos: a folder with one subfolder per class, e.g. "../../photos/my_trip"
 image_size = (96, 96)
 epochs = 10
 seed = 0
@@ -37,7 +39,8 @@ seed = 0
 
 Until `photos` names a folder, the post draws three classes of made-up shapes, so it runs
 as it is. A relative `photos` is found from this post's folder or from where you launch
-`build.py` (the README's "Your own photos" says how).
+`build.py` (the README's "Your own photos" says how). A fifth of the photos are held out as
+the test set, never used to train or to choose anything.
 
 ```python
 from catdog import data, models, plots, results, train
@@ -46,9 +49,13 @@ train.set_seed(seed)
 if photos is None:
     photos = data.synthetic("shapes", classes=("circles", "squares", "triangles"),
                             per_class=40, image_size=image_size, splits=("all",)) / "all"
-splits = data.from_directory(photos, image_size=image_size, validation_split=0.3,
+splits = data.from_directory(photos, image_size=image_size, test_fraction=0.2, quick=quick,
                              batch_size=16, seed=seed)
-plots.sample_grid(splits.train, per_class=3)
+summary = splits.summary()
+results.record(data_source=summary["data_source"], image_count=summary["image_count"],
+               train_images=len(splits.train), validation_images=len(splits.validation),
+               test_images=len(splits.test), quick=quick)
+plots.sample_grid(splits.train, per_class=3);
 ```
 
 A small CNN, trained for {{{{ results.epochs }}}} epochs:
@@ -57,16 +64,21 @@ A small CNN, trained for {{{{ results.epochs }}}} epochs:
 model = models.compile_model(models.make_small_cnn(
     image_size, len(splits.class_names), filters=(16, 32), dense_units=32))
 run = train.fit(model, splits.train, splits.validation, epochs=epochs)
-plots.training_curves(run)
+plots.training_curves(run);
 ```
 
 ```python
 score = train.evaluate(model, splits.test)
-results.record(test_score=score, test_accuracy=score["accuracy"], test_loss=score["loss"],
-               epochs=run.epochs_run, device=run.device, **splits.summary())
+predictions = train.predict(model, splits.test)
+results.record(test_score=score, test_accuracy=score["accuracy"], test_interval=score["interval"],
+               test_count=score["count"], test_loss=score["loss"], epochs=run.epochs_run,
+               train_seconds=run.train_seconds, device=run.device,
+               training=train.training_total())
+plots.confusion_matrix(splits.test.labels, predictions.predicted, splits.class_names);
 ```
 
-It classifies {{{{ results.test_score | accuracy_ci }}}} of the test photos correctly.
+It classifies {{{{ results.test_score | accuracy_ci }}}} of the {{{{ results.test_count }}}} test
+photos correctly (the 95 % interval in brackets).
 '''
 
 

@@ -172,6 +172,7 @@ def render_post(post: Any, executed: Executed, site: Any, env: jinja2.Environmen
     """
     out_dir = Path(out_dir)
     results = executed.results or from_notebook(executed.notebook)
+    reproduction = getattr(executed, "reproduction", None)
     page = make_page(post, site)
     images = Assets(page["asset_url"], dict(getattr(site, "outputs", OUTPUT_DEFAULTS)))
     reserved = {"contents", *(f"cell-{n}" for n in range(1, len(executed.notebook.cells) + 1))}
@@ -179,12 +180,13 @@ def render_post(post: Any, executed: Executed, site: Any, env: jinja2.Environmen
         body = render_cells(post, executed.notebook, site, page, results, images,
                             getattr(executed, "highlighted", {}), getattr(executed, "prose", {}))
     html = render_layout(env, post, site=site, page=page, content=Markup(body),
-                         summary=summarize(results, executed.run), run=executed.run,
+                         summary=summarize(results, executed.run, reproduction), run=executed.run,
                          quick=is_quick(results, executed.run), quick_banner=QUICK_BANNER,
                          toc=markup.contents(headings.found, getattr(site, "toc_min_headings", 4)))
     files = {post.output_path: html.encode("utf-8"),
              f"{post.asset_dir}/results.json": dump_json(post_record(post, results,
-                                                                     executed.run))}
+                                                                     executed.run,
+                                                                     reproduction))}
     files.update({f"{post.asset_dir}/{name}": data for name, data in images.files.items()})
     return [write_file(out_dir, relative, data) for relative, data in sorted(files.items())]
 
@@ -237,16 +239,19 @@ def is_quick(results: Mapping[str, Any], run: Mapping[str, Any] | None) -> bool:
     return (run or {}).get("mode") == "smoke" or bool(results.get("values", {}).get("quick"))
 
 
-def post_record(post: Any, results: Mapping[str, Any], run: Mapping[str, Any] | None) -> dict:
-    """The post's results.json: where it is, what it recorded and how it ran.
+def post_record(post: Any, results: Mapping[str, Any], run: Mapping[str, Any] | None,
+                reproduction: Mapping[str, Any] | None = None) -> dict:
+    """The post's results.json: where it is, what it recorded, how it ran, and (once
+    `--reproduce` ran it) what came back.
 
     Data is given by identity (name, URL, fingerprint), never by the path of the machine
     that ran the post.
     """
     sources, _ = datasources.sources_of(results, post.url)
-    return {"url": post.url, "title": post.title, "date": post.date.isoformat(),
-            "values": results.get("values", {}), "data": [s.published() for s in sources],
-            "environment": results.get("environment", {}), "run": dict(run or {})}
+    record = {"url": post.url, "title": post.title, "date": post.date.isoformat(),
+              "values": results.get("values", {}), "data": [s.published() for s in sources],
+              "environment": results.get("environment", {}), "run": dict(run or {})}
+    return {**record, "reproduced": dict(reproduction)} if reproduction else record
 
 
 def dump_json(value: Any) -> bytes:
@@ -267,7 +272,8 @@ def write_file(out_dir: Path, relative: str, data: bytes) -> Path:
 
 # ---------------------------------------------------------------- summary box
 
-def summarize(results: Mapping[str, Any], run: Mapping[str, Any] | None) -> dict[str, Any]:
+def summarize(results: Mapping[str, Any], run: Mapping[str, Any] | None,
+              reproduction: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """The summary box: the final test score and the run's facts, as display strings."""
     values, env, run = results.get("values", {}), results.get("environment", {}), run or {}
     score = values.get("test_accuracy")
@@ -277,7 +283,19 @@ def summarize(results: Mapping[str, Any], run: Mapping[str, Any] | None) -> dict
             "loss": f"{loss:.4f}" if is_number(loss) else None,
             "findings": findings(values),
             "facts": [(label, markup.keep_units_together(text)) for label, text in
-                      run_facts(values, env, run, results.get("data", [])) if text]}
+                      run_facts(values, env, run, results.get("data", []))
+                      + reproduction_fact(reproduction) if text]}
+
+
+def reproduction_fact(reproduction: Mapping[str, Any] | None) -> list[tuple[str, str]]:
+    """("Reproduced", "on 2026-12-09, CPU (2 cores, TensorFlow): 24 of 24 values equal"), from
+    the record `build.py --reproduce` keeps beside the entry (sitegen.reproduce)."""
+    if not reproduction:
+        return []
+    machine = reproduction.get("hardware") or {}
+    where = machine.get("device") or f"CPU {machine.get('cpus')} cores"
+    day = str(reproduction.get("date", ""))[:10]
+    return [("Reproduced", f"on {day}, {where}: {reproduction.get('summary', '')}")]
 
 
 def findings(values: Mapping) -> list[dict[str, str]]:
@@ -313,7 +331,8 @@ def all_training(values: Mapping) -> str:
     total = values.get("training")
     if not isinstance(total, Mapping) or not is_number(total.get("epochs")):
         return ""
-    return (f"{total['epochs']:,} epochs in {total.get('runs', 0)} trainings, "
+    runs = total.get("runs", 0)
+    return (f"{total['epochs']:,} epochs in {runs} training{'' if runs == 1 else 's'}, "
             f"{seconds(total.get('seconds', 0))}")
 
 
@@ -474,8 +493,8 @@ def filter_failure(error: Exception, source: str, env: jinja2.Environment) -> st
 def failed_filter(error: Exception, env: jinja2.Environment) -> str | None:
     """The filter whose code raised `error`, found in its traceback, if any did."""
     codes = {getattr(function, "__code__", None): name for name, function in env.filters.items()}
-    frames = [frame for frame, _ in traceback_lines(error)]
-    return next((codes[f.f_code] for f in reversed(frames) if f.f_code in codes), None)
+    frames = [frame for frame, _ in traceback_lines(error)]  # outermost first: the filter the
+    return next((codes[f.f_code] for f in frames if f.f_code in codes), None)  # template called
 
 
 def template_line(error: Exception) -> int:

@@ -107,8 +107,15 @@ class PostState:
             return "never run"
         if self.staleness.reasons:
             return "stale: " + "; ".join(self.staleness.reasons)
-        notes = "; ".join(self.staleness.notes)
+        notes = "; ".join(self.staleness.notes + self.reproduction_notes())
         return f"fresh ({notes})" if notes else "fresh"
+
+    def reproduction_notes(self) -> list[str]:
+        """`reproduced on 2026-12-09: 24 of 24 values equal`, once `--reproduce` ran it."""
+        found = self.entry.reproduction if self.entry is not None else None
+        if not found:
+            return []
+        return [f"reproduced on {str(found.get('date', ''))[:10]}: {found.get('summary', '')}"]
 
 
 @dataclass

@@ -33,7 +33,7 @@ ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 CHROMEDRIVER = shutil.which("chromedriver")
 pytestmark = [pytest.mark.browser,
-              pytest.mark.skipif(CHROMIUM is None, reason="needs Debian's chromium")]
+              pytest.mark.skipif(CHROMIUM is None, reason="needs Chromium: `apt-get install chromium chromium-driver`")]
 
 PROBE = """<script>
 window.addEventListener("load", () => {
@@ -114,11 +114,11 @@ def assert_not_blank(shot: Path) -> None:
 @pytest.fixture(scope="module")
 def browser(tmp_path_factory):
     """Headless Chromium under Selenium, with Debian's chromedriver (nothing downloaded)."""
-    webdriver = pytest.importorskip("selenium.webdriver", reason="needs `pip install selenium`")
+    webdriver = pytest.importorskip("selenium.webdriver", reason="needs selenium: `pip install -r requirements.lock -e \".[test]\"`")
     from selenium.webdriver.chrome.service import Service
 
     if CHROMEDRIVER is None:
-        pytest.skip("needs Debian's chromedriver")
+        pytest.skip("needs chromedriver: `apt-get install chromium chromium-driver`")
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM
     for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic",

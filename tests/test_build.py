@@ -172,8 +172,8 @@ def test_a_real_build_never_publishes_a_quick_runs_page(site, capsys):
                                              "{{ results.test_acuracy | percent }}"))
     assert run_build(site) == 1  # today's prose cannot render: the real run's page stays
     page = (site / "_site/2026/01/02/scoring.html").read_text()
-    assert "The score is 75.0%" in page and "Quick run" not in page
-    assert "75.0%" in (site / "_site/index.html").read_text()
+    assert "The score is 75.0 %" in page and "Quick run" not in page
+    assert "75.0 %" in (site / "_site/index.html").read_text()
 
 
 def test_smoke_one_post_runs_it_alone_and_shows_the_others_real_runs(tmp_path, capsys):
@@ -444,7 +444,7 @@ def test_a_parameter_reruns_only_the_posts_that_have_it(tmp_path, capsys):
     capsys.readouterr()
     assert run_build(site, "-p", "accuracy=0.5") == 0
     assert "1 executed, 1 from cache" in capsys.readouterr().out
-    assert "50.0%" in (site / "_site/2026/01/02/has-it.html").read_text()
+    assert "50.0 %" in (site / "_site/2026/01/02/has-it.html").read_text()
 
 
 def test_a_parameter_for_one_post_and_force_by_slug(tmp_path, capsys):
@@ -454,7 +454,7 @@ def test_a_parameter_for_one_post_and_force_by_slug(tmp_path, capsys):
     capsys.readouterr()
     assert run_build(site, "-p", "post-3:accuracy=0.5") == 0
     assert "1 executed, 1 from cache" in capsys.readouterr().out
-    assert "50.0%" in (site / "_site/2026/01/03/post-3.html").read_text()
+    assert "50.0 %" in (site / "_site/2026/01/03/post-3.html").read_text()
     assert run_build(site, "--force", "post-2", "-p", "post-3:accuracy=0.5") == 0  # a slug
     assert "1 executed, 1 from cache" in capsys.readouterr().out
     assert run_build(site, "-p", "nosuch:accuracy=0.5") == 1

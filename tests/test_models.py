@@ -5,7 +5,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-keras = pytest.importorskip("keras")
+keras = pytest.importorskip("keras", reason="needs keras: `pip install -r requirements.lock -e \".[test]\"`")
 
 from catdog import models  # noqa: E402
 
@@ -217,13 +217,17 @@ def test_unfreeze_top_rejects_bad_layer_choices():
 
 
 WEIGHTS = Path(__file__).parents[1] / ".." / "shared" / "weights" / "mobilenet_v2_imagenet_no_top.h5"
+WEIGHTS_URL = ("https://storage.googleapis.com/tensorflow/keras-applications/mobilenet_v2/"
+               "mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_224_no_top.h5")
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not WEIGHTS.is_file(), reason="needs ../shared/weights (the offline ImageNet weights)")
+@pytest.mark.skipif(not WEIGHTS.is_file(), reason=(
+    "needs the ImageNet MobileNetV2 weights in ../shared/weights (absent on this machine): "
+    f"`curl --create-dirs -Lo ../shared/weights/{WEIGHTS.name} {WEIGHTS_URL}`"))
 def test_transfer_model_loads_a_local_weights_file():
     model = models.make_transfer_model((96, 96), weights=str(WEIGHTS), augmentation=None)
-    h5py = pytest.importorskip("h5py")
+    h5py = pytest.importorskip("h5py", reason="needs h5py: `pip install -r requirements.lock -e \".[test]\"`")
     with h5py.File(WEIGHTS) as f:
         expected = f["Conv1"]["Conv1"]["kernel"][()]
     kernel = keras.ops.convert_to_numpy(models.base_of(model).get_layer("Conv1").kernel)

@@ -44,7 +44,7 @@ def test_sample_grid_accepts_a_tuple_and_leaves_missing_images_blank():
 
 
 def test_augmented_grid_shows_the_original_then_n_minus_one_augmentations():
-    pytest.importorskip("keras")
+    pytest.importorskip("keras", reason="needs keras: `pip install -r requirements.lock -e \".[test]\"`")
     from catdog.models import make_augmentation
 
     fig = plots.augmented_grid(tiny_split().images[0], make_augmentation(rotation=0.2), n=5)

@@ -289,7 +289,7 @@ def small_disk(tmp_path):
     mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=3m", "tmpfs", str(disk)],
                              capture_output=True)
     if mounted.returncode != 0:
-        pytest.skip("cannot mount a tmpfs here (needs root)")
+        pytest.skip("cannot mount a tmpfs here (needs root): `sudo -E python -m pytest tests/test_safety.py`")
     yield disk
     subprocess.run(["umount", "-l", str(disk)], check=True)
 

@@ -11,7 +11,7 @@ import types
 import numpy as np
 import pytest
 
-keras = pytest.importorskip("keras")
+keras = pytest.importorskip("keras", reason="needs keras: `pip install -r requirements.lock -e \".[test]\"`")
 
 from catdog import stats, models, train  # noqa: E402
 
@@ -261,7 +261,7 @@ STRATEGY_SCRIPT = textwrap.dedent("""
     ("tensorflow", "", "MirroredStrategy"),
     ("jax", "--xla_force_host_platform_device_count=2", "DataParallel")])
 def test_strategy_scope_spreads_over_two_logical_cpus(backend, flags, expected):
-    pytest.importorskip(backend)
+    pytest.importorskip(backend, reason=f"needs {backend}: `pip install -r requirements.lock -e \".[test]\"`")
     env = {**os.environ, "KERAS_BACKEND": backend, "XLA_FLAGS": flags, "TF_CPP_MIN_LOG_LEVEL": "2"}
     done = subprocess.run([sys.executable, "-c", STRATEGY_SCRIPT], env=env, capture_output=True,
                           text=True, timeout=300)
@@ -359,7 +359,7 @@ def test_fit_seeds_trains_once_per_seed_and_reports_the_spread():
     assert same["seeds"] == 2 and same["method"] == "pooled" and same["verdict"] == "too_few"
     assert same["a_only"] == same["b_only"] == 0 and len(same["pairs"]) == 2
     speed = train.compare_speed(runs, runs)
-    assert speed["method"] == "timing" and speed["verdict"] == "too_few"  # one epoch a seed
+    assert speed["method"] == "timing" and speed["verdict"] == "no_difference"  # the same times
 
 
 def test_fit_seeds_needs_a_seed():
