@@ -171,7 +171,7 @@ def judge(name: str, old: Mapping[str, Any], new: Mapping[str, Any]) -> str:
         return DIFFERENT
     if before == after:
         return EQUAL
-    if name.endswith(MACHINE_NAMES):
+    if name.endswith(MACHINE_NAMES) or _is_timing(before) or _is_timing(after):
         return MACHINE
     if (verdict := _evaluation_verdict(name, old, new)) is not None:
         return verdict
@@ -195,6 +195,15 @@ def _evaluation_verdict(name: str, old: Mapping, new: Mapping) -> str | None:
         inside = _is_number(accuracy) and low <= accuracy <= high
         return WITHIN if inside else DIFFERENT
     return None
+
+
+def _is_timing(value: Any) -> bool:
+    """A timing comparison (catdog.stats.timing_comparison), or a finding stated from one:
+    seconds measured on this machine at that moment, and the verdict drawn from them."""
+    if not isinstance(value, Mapping):
+        return False
+    comparison = value.get("comparison", value)
+    return isinstance(comparison, Mapping) and comparison.get("method") == "timing"
 
 
 def _has_interval(values: Mapping, prefix: str) -> bool:

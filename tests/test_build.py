@@ -313,8 +313,8 @@ def test_a_post_that_trains_with_catdog_publishes_its_score(tmp_path, monkeypatc
     record = json.loads((site / "_site/2026/01/02/tiny/results.json").read_text())
     accuracy = record["values"]["test_accuracy"]
     page = parse_page(site / "_site/2026/01/02/tiny.html")
-    assert f"{accuracy * 100:.1f}%" in "".join(page.text)
-    assert f"{accuracy * 100:.1f}%" in (site / "_site/index.html").read_text()
+    assert f"{accuracy * 100:.1f}\u202f%" in "".join(page.text)
+    assert f"{accuracy * 100:.1f}\u202f%" in (site / "_site/index.html").read_text()
     assert record["data"][0]["kind"] == "synthetic"
     assert any(src.endswith(".png") for src in page.images)
 

@@ -134,6 +134,21 @@ def test_a_mapping_is_as_good_as_its_worst_part_timings_inside_it_left_out():
         "model1": "different"}
 
 
+def test_a_timing_verdict_and_a_finding_stated_from_it_are_machine_facts_too():
+    from catdog import stats
+
+    fast = stats.timing_comparison([3.1, 3.2, 3.3], [6.0, 6.1, 6.2], names=("a", "b"))
+    slow = stats.timing_comparison([5.9, 6.0, 6.1], [6.0, 6.1, 6.2], names=("a", "b"))
+    accuracy = stats.paired_comparison([1, 1, 0, 1], [1, 0, 0, 1], names=("a", "b"))
+
+    def finding(comparison):
+        return {"name": "x", "verdict": comparison["verdict"], "comparison": comparison,
+                "answer": stats.verdict_text(comparison)}
+    committed = {"speed": fast, "findings": [finding(fast), finding(accuracy)]}
+    reproduced = {"speed": slow, "findings": [finding(slow), finding(accuracy)]}
+    assert verdicts(committed, reproduced) == {"speed": "machine", "findings": "equal"}
+
+
 def test_a_value_only_one_run_recorded_is_different():
     assert verdicts({"old": 1}, {"new": 1}) == {"new": "different", "old": "different"}
 
