@@ -17,7 +17,8 @@ def square_and_pid(number: int, big: list) -> tuple[int, int]:
     return number * number + len(big), os.getpid()
 
 
-@pytest.mark.skipif(not TWO_CPUS, reason="workers are forked only with two CPUs or more")
+@pytest.mark.skipif(not TWO_CPUS, reason="workers are forked only with two CPUs or more: "
+                    "run it where `nproc` says 2 or more")
 def test_workers_give_what_a_loop_gives():
     big = list(range(100_000))  # inherited by the workers, never pickled
     jobs = [(n, big) for n in range(40) if n != 13]
