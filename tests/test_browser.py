@@ -13,6 +13,7 @@ made by these tests only; templates carry no JavaScript.
 from __future__ import annotations
 
 import base64
+import os
 import shutil
 import socket
 import subprocess
@@ -320,7 +321,11 @@ def golden_site(tmp_path_factory):
 @pytest.mark.parametrize("scheme", ["light", "dark"])
 def test_axe_finds_no_violation(browser, page, golden_site, width, scheme):
     pytest.importorskip("axe_selenium_python", reason="needs `pip install axe-selenium-python`")
-    from axe_check import describe, run_axe
+    from axe_check import axe_script, describe, run_axe
+
+    if "node_modules" not in str(axe_script()) and not os.environ.get("AXE_CORE_JS"):
+        pytest.skip("needs axe-core 4 (the bundled 3.1 lacks the rules these pages are checked "
+                    "for, and times out on a loaded machine): `npm ci --prefix bench`")
 
     for url in [page.as_uri(), *golden_site]:
         open_page(browser, url, width, scheme)
