@@ -472,15 +472,19 @@ def test_facts_box_links_results_json(rendered):
     assert (out / "2024/01/05/cat-or-dog/results.json").is_file()
 
 
-def test_figures_carry_their_size_and_all_but_the_first_load_lazily(tmp_path):
+def two_figures():
     png = base64.b64encode(tiny_png(48)).decode()
-    cell = v4.new_code_cell("plots.training_curves(run)", outputs=[
+    return v4.new_code_cell("plots.training_curves(run)", outputs=[
         v4.new_output("display_data", data={"image/png": png}),
         v4.new_output("display_data", data={"image/png": png},
                       metadata={"image/png": {"width": 24, "height": 24}})])
-    _, _, html = render_cells_of(tmp_path, [cell])
-    assert ('<img src="cat-or-dog/fig-1-1.png" alt="Training curves" decoding="async" '
-            'width="48" height="48">') in html
+
+
+def test_figures_carry_their_size_and_load_lazily_below_the_facts_box(tmp_path):
+    _, _, html = render_cells_of(tmp_path, [two_figures()])
+    assert "<dt>" in html.split('<aside class="summary"')[1].split("</aside>")[0]
+    assert ('<img src="cat-or-dog/fig-1-1.png" alt="Training curves" loading="lazy" '
+            'decoding="async" width="48" height="48">') in html
     assert ('<img src="cat-or-dog/fig-1-2.png" alt="Training curves" loading="lazy" '
             'decoding="async" width="24" height="24">') in html
 
