@@ -29,6 +29,7 @@ from sitegen import incremental
 from sitegen.cache import Cache, Staleness, Unusable
 from sitegen.datasources import FingerprintMemo
 from sitegen.files import final_name, swap_directory
+from sitegen.freshness import kernel_package, package_hashes
 from sitegen.config import SiteConfig, load_config
 from sitegen.exceptions import (BuildError, CacheError, ExecutionError, Interrupted, PostError,
                                 Stopped, WriteError)
@@ -57,7 +58,8 @@ def gather(options: BuildOptions, errors: list[BuildError]) -> tuple[SiteConfig,
     posts = incremental.read_posts(config, options, post_errors)
     errors.extend(post_errors)
     cache = Cache(options.freeze_dir)
-    catdog_files = cache_module.package_hashes(options.root / "catdog")
+    catdog_files = {kernel: package_hashes(kernel_package(kernel))  # asked once per kernel
+                    for kernel in sorted({kernel_name(post.notebook) for post in posts})}
     fingerprints = FingerprintMemo(options.freeze_dir / ".local" / "fingerprints.json")
     environment = catdog_results.environment()  # the same for every post: read it once
     lock = Lock.read(options.root)
@@ -89,7 +91,8 @@ def _post_state(post: Post, config: SiteConfig, options: BuildOptions, cache: Ca
     mode = options.mode_for(post)
     parameters = injected_parameters(post, config, options)
     key = cache_module.make_key(post.notebook, kernel=kernel_name(post.notebook),
-                                parameters=parameters, catdog_files=catdog_files)
+                                parameters=parameters,
+                                catdog_files=catdog_files[kernel_name(post.notebook)])
     entry = cache.load(post.path, mode)
     if isinstance(entry, Unusable):
         warn_unusable(entry, options)

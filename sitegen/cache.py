@@ -223,16 +223,6 @@ def code_hash(notebook: nbformat.NotebookNode) -> str:
     return _sha256(json.dumps(cells))
 
 
-def package_hashes(package_dir: Path) -> dict[str, str]:
-    """A hash of every source file of a package, by path relative to its parent folder."""
-    root = package_dir.parent
-    return {
-        path.relative_to(root).as_posix(): _sha256(path.read_bytes())
-        for path in sorted(package_dir.rglob("*.py"))
-        if "__pycache__" not in path.parts
-    }
-
-
 def _sha256(data: str | bytes) -> str:
     return hashlib.sha256(data.encode() if isinstance(data, str) else data).hexdigest()
 
@@ -274,8 +264,10 @@ def _key_differences(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[str
     if old.get("kernel") != new["kernel"]:
         reasons.append(f"kernel changed: {old.get('kernel')} -> {new['kernel']}")
     reasons += _parameter_differences(old.get("parameters", {}), new["parameters"])
-    reasons += _package_differences(old.get("catdog", {}), new["catdog"])
-    return reasons
+    if old.get("catdog") and not new["catdog"]:
+        return reasons + ["catdog: the kernel cannot import it; install it (pip install -e .) "
+                          "or put it on PYTHONPATH"]
+    return reasons + _package_differences(old.get("catdog", {}), new["catdog"])
 
 
 def _parameter_differences(old: Mapping, new: Mapping) -> list[str]:

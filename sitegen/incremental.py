@@ -199,7 +199,7 @@ def _builder_sources() -> list[str]:
     changed renderer, parser or record reader must parse and render everything again.
 
     Derived from the packages themselves (not a hand-kept list, which drifts)."""
-    from sitegen.cache import package_hashes
+    from sitegen.freshness import package_hashes
 
     root = Path(__file__).resolve().parents[1]
     hashes = {**package_hashes(root / "sitegen"), **package_hashes(root / "catdog")}

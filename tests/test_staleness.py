@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import textwrap
 from pathlib import Path
@@ -38,10 +39,8 @@ results.record(test_accuracy=0.5, epochs=epochs)
 
 @pytest.fixture
 def site(tmp_path):
-    """A built site whose post read `data.bin`, with its own copy of the catdog package."""
+    """A built site whose post read `data.bin`."""
     shutil.copytree(REPO / "templates", tmp_path / "templates")
-    shutil.copytree(REPO / "catdog", tmp_path / "catdog",
-                    ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copy(REPO / "_config.yml", tmp_path / "_config.yml")
     (tmp_path / "posts").mkdir()
     (tmp_path / "data.bin").write_bytes(b"0123456789")
@@ -76,10 +75,28 @@ def test_code_cell_edit_is_a_cause(site, capsys):
     assert status_line(site, capsys).endswith("stale: code cells changed")
 
 
-def test_catdog_module_edit_is_a_cause(site, capsys):
-    with open(site / "catdog/train.py", "a") as f:
-        f.write("\n# a comment is a change too\n")
+def importable_catdog(folder: Path, monkeypatch) -> Path:
+    """A copy of catdog in `folder`, first on the kernel's PYTHONPATH: the one a run imports."""
+    shutil.copytree(REPO / "catdog", folder / "catdog", ignore=shutil.ignore_patterns("__pycache__"))
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(filter(None, [
+        str(folder), os.environ.get("PYTHONPATH")])))
+    return folder / "catdog"
+
+
+def test_an_installed_catdog_that_differs_is_a_cause_wherever_the_site_is(site, capsys,
+                                                                           tmp_path_factory,
+                                                                           monkeypatch):
+    installed = importable_catdog(tmp_path_factory.mktemp("site-packages"), monkeypatch)
+    with open(installed / "train.py", "a") as f:
+        f.write("\n# not the checkout's catdog\n")
     assert status_line(site, capsys).endswith("stale: catdog/train.py changed")
+
+
+def test_a_catdog_beside_the_site_that_the_kernel_does_not_import_is_no_cause(site, capsys):
+    shutil.copytree(REPO / "catdog", site / "catdog", ignore=shutil.ignore_patterns("__pycache__"))
+    with open(site / "catdog/train.py", "a") as f:
+        f.write("\n# never imported: the kernel finds the installed one\n")
+    assert status_line(site, capsys) == "posts/2026-01-02-reads-data.md: fresh"
 
 
 def test_parameter_change_is_a_cause(site, capsys):
