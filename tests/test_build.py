@@ -18,8 +18,10 @@ from pathlib import Path
 import pytest
 
 import build
+from conftest import REPO, run_build, write_site
 
-REPO = Path(__file__).resolve().parents[1]
+pytestmark = pytest.mark.slow  # each test runs real kernels (seconds each)
+
 
 SCORING_POST = """\
 ---
@@ -48,18 +50,6 @@ results.record(test_accuracy=accuracy, device="CPU", quick=accuracy < 0.5)
 """
 
 
-def write_site(root: Path, posts: dict[str, str]) -> Path:
-    """A site folder with the project's templates and config, and the given posts."""
-    shutil.copytree(REPO / "templates", root / "templates")
-    shutil.copy(REPO / "_config.yml", root / "_config.yml")
-    (root / "posts").mkdir()
-    for name, text in posts.items():
-        (root / "posts" / name).write_text(textwrap.dedent(text))
-    return root
-
-
-def run_build(root: Path, *args: str) -> int:
-    return build.main(["--root", str(root), *args])
 
 
 class LinkParser(HTMLParser):
@@ -268,12 +258,30 @@ def test_dead_kernel_is_reported_as_such(tmp_path, capsys):
     assert "the kernel died" in capsys.readouterr().err
 
 
+OVERLAP_POST = """\
+---
+title: Sleeps a little
+---
+
+```python
+import time
+from catdog import results
+started = time.time()
+time.sleep(3)
+results.record(started=started, ended=time.time())
+```
+"""
+
+
 def test_jobs_run_posts_side_by_side(tmp_path, capsys):
-    posts = {f"2026-01-0{day}-post-{day}.md": SCORING_POST for day in (2, 3)}
+    """With --jobs 2, the two posts' own clocks show them running at the same time."""
+    posts = {f"2026-01-0{day}-post-{day}.md": OVERLAP_POST for day in (2, 3)}
     site = write_site(tmp_path, posts)
     assert run_build(site, "--jobs", "2") == 0
     assert "2 executed" in capsys.readouterr().out
-    assert (site / "_site/2026/01/03/post-3.html").is_file()
+    runs = [json.loads((site / f"_freeze/{Path(name).stem}/real/manifest.json").read_text())
+            ["results"]["values"] for name in posts]
+    assert max(run["started"] for run in runs) < min(run["ended"] for run in runs)
 
 
 CATDOG_POST = """\
@@ -288,6 +296,7 @@ epochs = 2
 
 ```python
 from catdog import data, models, plots, results, train
+
 
 splits = data.cats_and_dogs(quick=True, image_size=(32, 32), batch_size=8)
 model = models.compile_model(models.make_small_cnn((32, 32), filters=(8, 8), dense_units=16))

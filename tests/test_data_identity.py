@@ -16,6 +16,8 @@ import pytest
 
 import build
 
+pytestmark = pytest.mark.slow  # each test runs real kernels (seconds each)
+
 REPO = Path(__file__).resolve().parents[1]
 POST = "posts/2026-01-03-reads-a-folder.md"
 MANIFEST = "_freeze/2026-01-03-reads-a-folder/real/manifest.json"
@@ -28,6 +30,7 @@ title: Reads a folder
 ```python
 import os
 from catdog import results
+
 folder = os.environ["TINY_DATA"]
 files, size = results.data_size(folder)
 results.record_data_source(folder, kind="folder", files=files, bytes=size,

@@ -19,7 +19,9 @@ import nbformat
 import pytest
 
 from sitegen.state import kernel_name
-from test_build import REPO, run_build, write_site
+from conftest import REPO, run_build, write_site
+
+pytestmark = pytest.mark.slow  # each test runs real kernels (seconds each)
 
 PROSE_POST = """\
 ---
@@ -207,6 +209,7 @@ path_variables: [MY_PHOTOS]
 ```python
 import os
 from catdog import results
+
 results.record(**{name: os.environ.get(name) for name in
                   ("CATDOG_POST_DIR", "CATDOG_LAUNCH_DIR", "CATDOG_PHOTOS", "MY_PHOTOS",
                    "OTHER_PHOTOS", "CATDOG_EPOCHS")})

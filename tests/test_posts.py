@@ -17,22 +17,17 @@ ROOT = Path(__file__).resolve().parents[1]
 BODY = "\nSome prose.\n\n```python tags=[\"parameters\"]\nepochs = 3\n```\n"
 
 
-@pytest.fixture
-def site():
-    return make_config({}, ROOT)
-
-
 def write(directory: Path, name: str, front: str, body: str = BODY) -> Path:
     path = directory / name
     path.write_text(f"---\n{front}---\n{body}")
     return path
 
 
-def test_reads_front_matter_and_cells(tmp_path, site):
+def test_reads_front_matter_and_cells(tmp_path, site_config):
     path = write(tmp_path, "2024-01-05-cat-or-dog.md",
                  "title: Cat or dog\ntags: [keras, cnn]\ndescription: A CNN.\n"
                  "expect: {test_accuracy: '>= 0.90'}\nsmoke: {epochs: 1}\n")
-    post = read_post(path, site)
+    post = read_post(path, site_config)
     assert (post.title, post.date, post.slug) == ("Cat or dog", datetime.date(2024, 1, 5),
                                                   "cat-or-dog")
     assert post.tags == ("keras", "cnn") and post.layout == "post" and not post.draft
@@ -42,15 +37,15 @@ def test_reads_front_matter_and_cells(tmp_path, site):
     assert post.asset_dir == "2024/01/05/cat-or-dog"
 
 
-def test_front_matter_is_not_a_cell(tmp_path, site):
-    post = read_post(write(tmp_path, "2024-01-05-a.md", "title: A\n"), site)
+def test_front_matter_is_not_a_cell(tmp_path, site_config):
+    post = read_post(write(tmp_path, "2024-01-05-a.md", "title: A\n"), site_config)
     assert [c.cell_type for c in post.notebook.cells] == ["markdown", "code"]
     assert post.notebook.cells[1].metadata["tags"] == ["parameters"]
     assert "title" not in post.notebook.cells[0].source
 
 
-def test_date_key_wins_over_file_name(tmp_path, site):
-    post = read_post(write(tmp_path, "cat.md", "title: A\ndate: 2023-12-31 10:00:00\n"), site)
+def test_date_key_wins_over_file_name(tmp_path, site_config):
+    post = read_post(write(tmp_path, "cat.md", "title: A\ndate: 2023-12-31 10:00:00\n"), site_config)
     assert post.date == datetime.date(2023, 12, 31) and post.url == "/2023/12/31/cat.html"
 
 
@@ -67,9 +62,9 @@ def test_permalink_styles(tmp_path, style, url):
 
 
 def test_loads_the_repository_config():
-    site = load_config(ROOT)
-    assert site.title == "catdog blog" and site.baseurl == ""
-    assert site.permalink == "/:year/:month/:day/:title.html" and site.smoke["epochs"] == 1
+    site_config = load_config(ROOT)
+    assert site_config.title == "catdog blog" and site_config.baseurl == ""
+    assert site_config.permalink == "/:year/:month/:day/:title.html" and site_config.smoke["epochs"] == 1
 
 
 @pytest.mark.parametrize("front,line,words", [
@@ -83,43 +78,43 @@ def test_loads_the_repository_config():
     ("title: A\nexpect: {test_accuracy: 'about 0.9'}\n", 3, "expect.test_accuracy"),
 ], ids=["yaml-syntax", "missing-title", "bad-date", "unknown-layout", "traversal-slug",
         "traversal-permalink", "bad-tags", "bad-expectation"])
-def test_bad_front_matter_names_file_and_line(tmp_path, site, front, line, words):
+def test_bad_front_matter_names_file_and_line(tmp_path, site_config, front, line, words):
     path = write(tmp_path, "2024-01-05-post.md", front)
     with pytest.raises(PostError) as caught:
-        read_post(path, site)
+        read_post(path, site_config)
     assert caught.value.line == line and words in caught.value.message
     assert str(caught.value).startswith(f"{path}:{line}: ")
 
 
-def test_a_colon_in_an_unquoted_title_says_to_quote_it(tmp_path, site):
+def test_a_colon_in_an_unquoted_title_says_to_quote_it(tmp_path, site_config):
     path = write(tmp_path, "2024-01-05-post.md", "title: Cats: a study\n")
     with pytest.raises(PostError) as caught:
-        read_post(path, site)
+        read_post(path, site_config)
     assert str(caught.value) == (f"{path}:2: bad front matter: mapping values are not allowed "
                                  "here; quote a value that holds ': ', e.g. "
                                  "title: \"Cats: a study\"")
 
 
 @pytest.mark.parametrize("fence", ["py", "python3", "ipython", "ipython3", "py3", "Python"])
-def test_python_fences_by_any_name_are_code_cells(tmp_path, site, fence):
+def test_python_fences_by_any_name_are_code_cells(tmp_path, site_config, fence):
     body = f"\nProse.\n\n```{fence} tags=[\"parameters\"]\nepochs = 3\n```\n\n" \
            "````markdown\n```py\nquoted, not run\n```\n````\n"
-    post = read_post(write(tmp_path, "2024-01-05-post.md", "title: A\n", body), site)
+    post = read_post(write(tmp_path, "2024-01-05-post.md", "title: A\n", body), site_config)
     code = [cell for cell in post.notebook.cells if cell.cell_type == "code"]
     assert code[0].source == "epochs = 3" and code[0].metadata["tags"] == ["parameters"]
     assert any("```py\nquoted, not run" in cell.source for cell in post.notebook.cells)
 
 
-def test_no_date_anywhere_is_an_error(tmp_path, site):
+def test_no_date_anywhere_is_an_error(tmp_path, site_config):
     with pytest.raises(PostError, match="no date"):
-        read_post(write(tmp_path, "undated.md", "title: A\n"), site)
+        read_post(write(tmp_path, "undated.md", "title: A\n"), site_config)
 
 
-def test_missing_front_matter_is_an_error(tmp_path, site):
+def test_missing_front_matter_is_an_error(tmp_path, site_config):
     path = tmp_path / "2024-01-05-x.md"
     path.write_text("# Just markdown\n")
     with pytest.raises(PostError, match="no front matter"):
-        read_post(path, site)
+        read_post(path, site_config)
 
 
 def read_all(root: Path, *, drafts: bool = False) -> tuple[list, list[PostError]]:
@@ -158,8 +153,8 @@ def test_a_bad_post_is_collected_and_the_others_are_read(tmp_path):
     assert "missing title" in str(error)
 
 
-def test_odd_file_names_give_safe_slugs(tmp_path, site):
-    post = read_post(write(tmp_path, "2024-01-05-Ünïcode & <b>.md", "title: A\n"), site)
+def test_odd_file_names_give_safe_slugs(tmp_path, site_config):
+    post = read_post(write(tmp_path, "2024-01-05-Ünïcode & <b>.md", "title: A\n"), site_config)
     assert post.slug == "Ünïcode-b" and post.output_path == "2024/01/05/Ünïcode-b.html"
 
 
@@ -174,18 +169,18 @@ def test_slugify_keeps_letters_of_any_script_as_jekyll_does(text, slug):
     assert slugify(text) == slug
 
 
-def test_accented_file_name_keeps_its_letters_in_the_url(tmp_path, site):
-    post = read_post(write(tmp_path, "2024-08-04-chats-été.md", "title: Chats\n"), site)
+def test_accented_file_name_keeps_its_letters_in_the_url(tmp_path, site_config):
+    post = read_post(write(tmp_path, "2024-08-04-chats-été.md", "title: Chats\n"), site_config)
     assert post.slug == "chats-été" and post.url == "/2024/08/04/chats-été.html"
 
 
-def test_decomposed_file_name_gives_the_composed_slug(tmp_path, site):
-    post = read_post(write(tmp_path, "2024-08-04-e\u0301te\u0301.md", "title: Été\n"), site)
+def test_decomposed_file_name_gives_the_composed_slug(tmp_path, site_config):
+    post = read_post(write(tmp_path, "2024-08-04-e\u0301te\u0301.md", "title: Été\n"), site_config)
     assert post.slug == "été"  # NFC, as a macOS file name (NFD) must give the same URL
 
 
-def test_unicode_tags_are_accepted(tmp_path, site):
-    post = read_post(write(tmp_path, "2024-08-04-chats.md", "title: A\ntags: [été, 猫]\n"), site)
+def test_unicode_tags_are_accepted(tmp_path, site_config):
+    post = read_post(write(tmp_path, "2024-08-04-chats.md", "title: A\ntags: [été, 猫]\n"), site_config)
     assert post.tags == ("été", "猫")
 
 
@@ -195,16 +190,16 @@ def test_unicode_tags_are_accepted(tmp_path, site):
     ("title: A\nslug: a/b\n", "bad slug 'a/b'"),
     ("title: A\npermalink: /a b/\n", "bad permalink '/a b/'")],
     ids=["tag-clash", "emoji-tag", "slug-with-slash", "permalink-with-space"])
-def test_unsafe_or_clashing_names_are_errors_on_their_line(tmp_path, site, front, words):
+def test_unsafe_or_clashing_names_are_errors_on_their_line(tmp_path, site_config, front, words):
     with pytest.raises(PostError, match="A.md") as caught:
-        read_post(write(tmp_path, "2024-08-04-A.md", front), site)
+        read_post(write(tmp_path, "2024-08-04-A.md", front), site_config)
     assert words in str(caught.value) and caught.value.line == 3
 
 
-def test_unicode_slug_and_permalink_in_front_matter(tmp_path, site):
-    post = read_post(write(tmp_path, "x.md", "title: A\ndate: 2024-08-04\nslug: été\n"), site)
+def test_unicode_slug_and_permalink_in_front_matter(tmp_path, site_config):
+    post = read_post(write(tmp_path, "x.md", "title: A\ndate: 2024-08-04\nslug: été\n"), site_config)
     assert post.url == "/2024/08/04/été.html"
-    post = read_post(write(tmp_path, "2024-08-04-y.md", "title: A\npermalink: /猫/\n"), site)
+    post = read_post(write(tmp_path, "2024-08-04-y.md", "title: A\npermalink: /猫/\n"), site_config)
     assert post.output_path == "猫/index.html"
 
 
@@ -227,7 +222,7 @@ def test_a_plain_body_is_read_as_markdown_without_guessing_its_format():
     assert jupytext_format("::: note\nA Pandoc div\n:::\n") == "md"
 
 
-def test_a_myst_body_is_still_read_as_myst(tmp_path, site):
+def test_a_myst_body_is_still_read_as_myst(tmp_path, site_config):
     post = read_post(write(tmp_path, "2024-01-05-myst.md", "title: MyST\n",
-                           "\n```{code-cell} ipython3\nx = 1\n```\n"), site)
+                           "\n```{code-cell} ipython3\nx = 1\n```\n"), site_config)
     assert [cell.cell_type for cell in post.notebook.cells] == ["code"]

@@ -87,21 +87,16 @@ def write_post(directory: Path, name: str = "2024-01-05-cat-or-dog.md", title: s
 
 
 @pytest.fixture
-def site():
-    return make_config({"title": "catdog blog"}, ROOT)
-
-
-@pytest.fixture
 def env():
     return make_environment(ROOT / "templates")
 
 
 @pytest.fixture
-def rendered(tmp_path, site, env):
+def rendered(tmp_path, site_config, env):
     """A rendered post: (post, out_dir, page html, written paths)."""
-    post = read_post(write_post(tmp_path), site)
+    post = read_post(write_post(tmp_path), site_config)
     out = tmp_path / "_site"
-    written = render_post(post, make_executed(post), site, env, out)
+    written = render_post(post, make_executed(post), site_config, env, out)
     return post, out, (out / post.output_path).read_text(), written
 
 
@@ -160,10 +155,10 @@ def test_summary_box_shows_score_and_run_facts(rendered):
     assert "Quick run" not in html
 
 
-def test_the_findings_box_lists_each_question_with_its_answer_and_test(tmp_path, site, env):
+def test_the_findings_box_lists_each_question_with_its_answer_and_test(tmp_path, site_config, env):
     from catdog import stats
 
-    post = read_post(write_post(tmp_path), site)
+    post = read_post(write_post(tmp_path), site_config)
     comparison = stats.paired_comparison([1] * 10, [1] * 8 + [0] * 2, names=("B", "A"))
     finding = {"name": "b_beats_a", "question": "Does B beat A?", "verdict": "too_few",
                "answer": stats.verdict_text(comparison), "test": stats.method_text(comparison)}
@@ -171,7 +166,7 @@ def test_the_findings_box_lists_each_question_with_its_answer_and_test(tmp_path,
                                                              "seconds": 1500.0}}
     executed = make_executed(post, values)
     out = tmp_path / "_site"
-    render_post(post, executed, site, env, out)
+    render_post(post, executed, site_config, env, out)
     html = (out / post.output_path).read_text()
     box = html[html.index('<section class="findings"'):html.index("</section>")]
     assert "<strong>Does B beat A?</strong> B and A disagree on only 2 photos (2 vs 0)" in box
@@ -203,27 +198,27 @@ def test_code_is_highlighted_with_pygments(rendered):
     assert '<span class="nb">print</span>' in rendered[2]
 
 
-def test_title_is_escaped(tmp_path, site, env):
-    post = read_post(write_post(tmp_path, title="'<script>x</script>'"), site)
-    render_post(post, make_executed(post), site, env, tmp_path / "out")
+def test_title_is_escaped(tmp_path, site_config, env):
+    post = read_post(write_post(tmp_path, title="'<script>x</script>'"), site_config)
+    render_post(post, make_executed(post), site_config, env, tmp_path / "out")
     html = (tmp_path / "out" / post.output_path).read_text()
     assert "<script>" not in html and "&lt;script&gt;x&lt;/script&gt;" in html
 
 
 @pytest.mark.parametrize("mode,quick", [("smoke", False), ("real", True)], ids=["smoke-run",
                                                                                "quick-value"])
-def test_quick_runs_carry_a_banner(tmp_path, site, env, mode, quick):
-    post = read_post(write_post(tmp_path), site)
-    render_post(post, make_executed(post, {**VALUES, "quick": quick}, mode), site, env, tmp_path)
+def test_quick_runs_carry_a_banner(tmp_path, site_config, env, mode, quick):
+    post = read_post(write_post(tmp_path), site_config)
+    render_post(post, make_executed(post, {**VALUES, "quick": quick}, mode), site_config, env, tmp_path)
     assert "these numbers mean nothing" in (tmp_path / post.output_path).read_text()
 
 
-def test_error_output_is_shown_without_ansi(tmp_path, site, env):
-    post = read_post(write_post(tmp_path), site)
+def test_error_output_is_shown_without_ansi(tmp_path, site_config, env):
+    post = read_post(write_post(tmp_path), site_config)
     error = v4.new_output("error", ename="ValueError", evalue="bad <x>",
                           traceback=["\x1b[31mValueError\x1b[0m: bad <x>"])
     cells = [v4.new_code_cell("raise ValueError", outputs=[error])]
-    render_post(post, make_executed(post, cells=cells), site, env, tmp_path)
+    render_post(post, make_executed(post, cells=cells), site_config, env, tmp_path)
     html = (tmp_path / post.output_path).read_text()
     assert '<pre class="output error">ValueError: bad &lt;x&gt;</pre>' in html
 
@@ -231,11 +226,11 @@ def test_error_output_is_shown_without_ansi(tmp_path, site, env):
 @pytest.mark.parametrize("tag,shown,folded", [
     ("hide-input", True, "Show code"), ("hide-output", True, "Show output"),
     ("remove-cell", False, None), ("remove-input", False, None)])
-def test_cell_tags(tmp_path, site, env, tag, shown, folded):
-    post = read_post(write_post(tmp_path), site)
+def test_cell_tags(tmp_path, site_config, env, tag, shown, folded):
+    post = read_post(write_post(tmp_path), site_config)
     cell = v4.new_code_cell("secret_code = 1", metadata={"tags": [tag]},
                             outputs=[v4.new_output("stream", name="stdout", text="visible\n")])
-    render_post(post, make_executed(post, cells=[cell]), site, env, tmp_path)
+    render_post(post, make_executed(post, cells=[cell]), site_config, env, tmp_path)
     html = (tmp_path / post.output_path).read_text()
     assert ("secret_code" in html) is shown
     if folded:
@@ -244,27 +239,27 @@ def test_cell_tags(tmp_path, site, env, tag, shown, folded):
         assert "visible" in html
 
 
-def test_undefined_result_names_post_cell_and_known_names(tmp_path, site, env):
+def test_undefined_result_names_post_cell_and_known_names(tmp_path, site_config, env):
     post = read_post(write_post(tmp_path, body="Hi\n\n```python\nx\n```\n\n"
-                                               "Got {{ results.f1_score }}.\n"), site)
+                                               "Got {{ results.f1_score }}.\n"), site_config)
     with pytest.raises(RenderError) as caught:
         render_post(post, make_executed(post, cells=[
             v4.new_markdown_cell("Hi"), v4.new_code_cell("x", outputs=[record(VALUES)]),
-            v4.new_markdown_cell("Got {{ results.f1_score }}.")]), site, env, tmp_path)
+            v4.new_markdown_cell("Got {{ results.f1_score }}.")]), site_config, env, tmp_path)
     message = str(caught.value)
     assert message.startswith(f"{post.path}:12: `results.f1_score` is not recorded by the run")
     assert "test_accuracy" in message
     assert not (tmp_path / post.output_path).exists()
 
 
-def test_a_filter_given_the_wrong_value_names_the_md_line_and_the_filter(tmp_path, site, env):
+def test_a_filter_given_the_wrong_value_names_the_md_line_and_the_filter(tmp_path, site_config, env):
     prose = "The test split.\n\nIt scores {{ results.test | accuracy_ci }}."
-    post = read_post(write_post(tmp_path, body=f"Hi\n\n```python\nx\n```\n\n{prose}\n"), site)
+    post = read_post(write_post(tmp_path, body=f"Hi\n\n```python\nx\n```\n\n{prose}\n"), site_config)
     values = {"test": {"loss": 0.3}}  # a dict without `accuracy`
     with pytest.raises(RenderError) as caught:
         render_post(post, make_executed(post, cells=[
             v4.new_markdown_cell("Hi"), v4.new_code_cell("x", outputs=[record(values)]),
-            v4.new_markdown_cell(prose)]), site, env, tmp_path)
+            v4.new_markdown_cell(prose)]), site_config, env, tmp_path)
     message = str(caught.value)
     assert message.startswith(f"{post.path}:14: filter `accuracy_ci` failed on "
                               "`{{ results.test | accuracy_ci }}` (KeyError: 'accuracy')")
@@ -272,17 +267,17 @@ def test_a_filter_given_the_wrong_value_names_the_md_line_and_the_filter(tmp_pat
 
 
 def test_site_baseurl_in_prose(tmp_path, env):
-    site = make_config({"baseurl": "/catdog"}, ROOT)
-    post = read_post(write_post(tmp_path, body="![cat]({{ site.baseurl }}/cat.png)\n"), site)
+    site_config = make_config({"baseurl": "/catdog"}, ROOT)
+    post = read_post(write_post(tmp_path, body="![cat]({{ site.baseurl }}/cat.png)\n"), site_config)
     render_post(post, make_executed(post, cells=[v4.new_markdown_cell(
-        "![cat]({{ site.baseurl }}/cat.png)")]), site, env, tmp_path)
+        "![cat]({{ site.baseurl }}/cat.png)")]), site_config, env, tmp_path)
     assert 'src="/catdog/cat.png"' in (tmp_path / post.output_path).read_text()
 
 
-def test_markdown_tables_and_math(tmp_path, site, env):
-    post = read_post(write_post(tmp_path), site)
+def test_markdown_tables_and_math(tmp_path, site_config, env):
+    post = read_post(write_post(tmp_path), site_config)
     cells = [v4.new_markdown_cell("| a | b |\n|---|---|\n| 1 | 2 |\n\nLoss $L = -\\log p$")]
-    render_post(post, make_executed(post, cells=cells), site, env, tmp_path)
+    render_post(post, make_executed(post, cells=cells), site_config, env, tmp_path)
     html = (tmp_path / post.output_path).read_text()
     assert "<table>" in html and '<span class="math inline">' in html
 
@@ -324,10 +319,10 @@ def test_consecutive_stream_outputs_show_as_one_block():
 
 def render_cells_of(tmp_path, cells, settings: dict | None = None, body: str = BODY):
     """Renders a post whose executed notebook is `cells`; (post, out dir, page html)."""
-    site = make_config(settings or {}, ROOT)
-    post = read_post(write_post(tmp_path, body=body), site)
+    site_config = make_config(settings or {}, ROOT)
+    post = read_post(write_post(tmp_path, body=body), site_config)
     out = tmp_path / "_site"
-    render_post(post, make_executed(post, cells=cells), site, make_environment(ROOT / "templates"),
+    render_post(post, make_executed(post, cells=cells), site_config, make_environment(ROOT / "templates"),
                 out)
     return post, out, (out / post.output_path).read_text()
 

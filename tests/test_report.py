@@ -11,7 +11,10 @@ from sitegen.exceptions import BuildError, ExecutionError, Interrupted, PostErro
 from sitegen.livereload import inject
 from sitegen.serve import PreviewServer, rebuild
 from sitegen.state import BuildOptions, BuildReport
-from test_build import run_build, write_site
+from conftest import run_build, write_site
+
+pytestmark = pytest.mark.slow  # each test runs real kernels (seconds each)
+
 
 
 def shown(error: BuildError) -> str:

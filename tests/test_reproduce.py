@@ -21,6 +21,8 @@ import build
 from sitegen.lock import Lock
 from sitegen.reproduce import compare
 
+pytestmark = pytest.mark.slow  # each test runs real kernels (seconds each)
+
 REPO = Path(__file__).resolve().parents[1]
 POST = "2026-01-03-tiny"
 ENTRY = f"_freeze/{POST}/real"
@@ -40,6 +42,7 @@ quick = False
 ```python
 import os, time
 from catdog import results
+
 start = time.perf_counter()
 data_file = os.path.join(os.environ["CATDOG_POST_DIR"], "..", "data.bin")
 results.record_data_source(data_file, files=1, bytes=os.path.getsize(data_file),

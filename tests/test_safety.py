@@ -21,6 +21,8 @@ import pytest
 
 import build
 
+pytestmark = pytest.mark.slow  # each test runs real kernels (seconds each)
+
 REPO = Path(__file__).resolve().parents[1]
 POST = "posts/2026-01-02-hostile.md"
 ENTRY = "_freeze/2026-01-02-hostile/real"
@@ -42,6 +44,7 @@ The answer is {{{{ results.answer }}}}.
 import base64, os, pathlib
 from IPython.display import Image, display
 from catdog import results
+
 
 outside = pathlib.Path(OUTSIDE)
 pathlib.Path("table.csv").write_text("a,b\\n1,2\\n")

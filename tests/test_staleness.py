@@ -12,6 +12,8 @@ import pytest
 
 import build
 
+pytestmark = pytest.mark.slow  # each test runs real kernels (seconds each)
+
 REPO = Path(__file__).resolve().parents[1]
 
 DATA_POST = """\
@@ -28,6 +30,7 @@ data_file = "data.bin"
 
 ```python
 from catdog import results
+
 with open(data_file, "rb") as f:
     content = f.read()
 results.record_data_source(data_file, files=1, bytes=len(content),
