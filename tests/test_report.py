@@ -7,14 +7,13 @@ import io
 import signal
 from pathlib import Path
 
+import pytest
+
 from sitegen.exceptions import BuildError, ExecutionError, Interrupted, PostError
 from sitegen.livereload import inject
 from sitegen.serve import PreviewServer, rebuild
 from sitegen.state import BuildOptions, BuildReport
 from conftest import run_build, write_site
-
-pytestmark = pytest.mark.slow  # each test runs real kernels (seconds each)
-
 
 
 def shown(error: BuildError) -> str:
@@ -50,6 +49,7 @@ def test_a_report_shows_errors_and_problems_on_stderr_and_the_summary_on_stdout(
     assert report.exit_code == 1
 
 
+@pytest.mark.slow
 def test_serve_reports_a_rebuild_exactly_as_build_py_reports_a_build(tmp_path, capsys):
     site = write_site(tmp_path, {
         "2026-01-02-links.md": "---\ntitle: Links\n---\n\nSee [the missing page](/nowhere.html).\n",
