@@ -23,20 +23,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from catdog import results as catdog_results
 from sitegen import cache as cache_module
 from sitegen import incremental
-from sitegen.cache import Cache, Staleness, Unusable
-from sitegen.datasources import FingerprintMemo
+from sitegen.cache import Cache
 from sitegen.files import final_name, swap_directory
-from sitegen.freshness import kernel_package, package_hashes
+from sitegen.freshness import PostState, Staleness, assess
 from sitegen.config import SiteConfig, load_config
-from sitegen.exceptions import (BuildError, CacheError, ExecutionError, Interrupted, PostError,
+from sitegen.exceptions import (BuildError, CacheError, ExecutionError, Interrupted,
                                 Stopped, WriteError)
 from sitegen.interrupt import StopRequest, stop_on_signals
-from sitegen.lock import Lock
-from sitegen.posts import Post, parameter_names
-from sitegen.state import BuildOptions, BuildReport, PostState, kernel_name, post_names
+from sitegen.posts import Post, parameter_names, read_posts
+from sitegen.state import BuildOptions, BuildReport, post_names
 
 log = logging.getLogger(__name__)
 
@@ -54,81 +51,9 @@ POLL_S = 0.2  # how often the main thread looks for a stop request while posts r
 def gather(options: BuildOptions, errors: list[BuildError]) -> tuple[SiteConfig, list[PostState]]:
     """Reads every post and its cache entry, and works out which entries are stale."""
     config = load_config(options.root, options.settings)
-    post_errors: list[PostError] = []
-    posts = incremental.read_posts(config, options, post_errors)
-    errors.extend(post_errors)
-    cache = Cache(options.freeze_dir)
-    catdog_files = {kernel: package_hashes(kernel_package(kernel))  # asked once per kernel
-                    for kernel in sorted({kernel_name(post.notebook) for post in posts})}
-    fingerprints = FingerprintMemo(options.freeze_dir / ".local" / "fingerprints.json")
-    environment = catdog_results.environment()  # the same for every post: read it once
-    lock = Lock.read(options.root)
-    states = [_post_state(post, config, options, cache, catdog_files, fingerprints, environment,
-                          lock) for post in posts]
-    try:
-        fingerprints.save()
-    except OSError as error:  # a memo: the next build fingerprints the data again
-        log.warning("Cannot save the data fingerprint memo %s: %s", error.filename,
-                    error.strerror or error)
-    warn_orphan_entries(config, options)
-    return config, states
-
-
-def warn_orphan_entries(config: SiteConfig, options: BuildOptions) -> None:
-    """A cache entry whose post file is gone is never used again: say so, delete nothing."""
-    if not options.freeze_dir.is_dir():
-        return
-    names = {path.stem for path in config.posts_dir.glob("*.md")}
-    for folder in sorted(options.freeze_dir.iterdir()):
-        if folder.is_dir() and not folder.name.startswith(".") and folder.name not in names:
-            log.warning("%s: cache entry of a post that no longer exists in %s; delete the "
-                        "folder if the post is gone for good.", folder, config.posts_dir)
-
-
-def _post_state(post: Post, config: SiteConfig, options: BuildOptions, cache: Cache,
-                catdog_files: dict[str, str], fingerprints: FingerprintMemo,
-                environment: dict[str, Any], lock: Lock | None = None) -> PostState:
-    mode = options.mode_for(post)
-    parameters = injected_parameters(post, config, options)
-    key = cache_module.make_key(post.notebook, kernel=kernel_name(post.notebook),
-                                parameters=parameters,
-                                catdog_files=catdog_files[kernel_name(post.notebook)])
-    entry = cache.load(post.path, mode)
-    if isinstance(entry, Unusable):
-        warn_unusable(entry, options)
-        return PostState(post, key, parameters, None, Staleness(),
-                         cache.load_failure(post.path, mode), mode, unusable=entry)
-    staleness = (cache_module.stale_reasons(entry, key, root=options.root,
-                                            fingerprints=fingerprints, environment=environment,
-                                            strict=options.strict)
-                 if entry else Staleness())
-    if entry and lock and (note := lock.note(entry.results.get("environment", {}))):
-        staleness.warnings.append(note)
-    return PostState(post, key, parameters, entry, staleness,
-                     cache.load_failure(post.path, mode), mode)
-
-
-def warn_unusable(unusable: Unusable, options: BuildOptions) -> None:
-    """One line per entry the build will not use; under --frozen the failure says it instead."""
-    if not options.frozen:
-        log.warning("Ignoring cache entry %s: %s; the post will run again.", unusable.directory,
-                    unusable.why)
-
-
-def injected_parameters(post: Post, config: SiteConfig, options: BuildOptions) -> dict:
-    """Front matter `parameters`, then quick-run values under --smoke, then command-line ones:
-    `-p name=value` only where the `parameters` cell assigns `name` (so it re-runs no other
-    post), `-p POST:name=value` in that post alone."""
-    parameters = dict(post.parameters)
-    if options.mode_for(post) == "smoke":
-        parameters.update(post.smoke or config.smoke)
-    assigned = parameter_names(post.notebook)
-    parameters.update({name: value for name, value in options.parameters.items()
-                       if name in assigned})
-    for target, values in options.post_parameters.items():
-        if target in post_names(post):
-            parameters.update(values)
-    return parameters
+    cache = Cache(options.freeze_dir, options.root)
+    posts = read_posts(config, cache, options.drafts, errors)
+    return config, assess(posts, cache, config, options)
 
 
 def check_parameters(states: list[PostState], options: BuildOptions) -> None:

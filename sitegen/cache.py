@@ -40,7 +40,7 @@ import os
 import shutil
 import tempfile
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -49,7 +49,6 @@ import nbformat
 
 from catdog import results as catdog_results
 from sitegen import datasources
-from sitegen.datasources import DataSource, FingerprintMemo
 from sitegen.exceptions import WriteError
 from sitegen.files import (RefusedFile, copy_regular, describe_irregular, final_name,
                            open_regular, swap_directory, write_atomically, write_file)
@@ -64,9 +63,6 @@ PUBLISHED_SUFFIXES = {".csv", ".json", ".txt", ".png", ".jpg", ".jpeg", ".svg", 
 MAX_PUBLISHED_BYTES = 2 * 1024 * 1024
 
 REPRODUCTION_FILE = "reproduced.json"  # in the entry's folder, outside its digested parts
-
-# Environment differences that are only warnings unless --strict.
-ENVIRONMENT_KEYS = ("python", "keras_backend", "keras", "tensorflow", "jax", "numpy")
 
 
 @dataclass
@@ -175,131 +171,8 @@ class _Damaged(Exception):
     """Why an entry is Unusable; raised while reading it, caught once in `Cache.load`."""
 
 
-@dataclass
-class Staleness:
-    """Why an entry cannot be used as it is (`reasons`), and what only deserves a word.
-
-    `warnings` are environment differences; `missing` is the recorded data this machine does
-    not have, which leaves the results standing (they are known by content, not by place).
-    """
-
-    reasons: list[str] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
-    missing: list[DataSource] = field(default_factory=list)
-
-    @property
-    def notes(self) -> list[str]:
-        """What `--status` says of an entry that is still used as it is."""
-        if not self.missing:
-            return list(self.warnings)
-        names = "; ".join(source.describe() for source in self.missing)
-        return [f"data not on this machine: {names}; results as recorded", *self.warnings]
-
-
-# --- the key -------------------------------------------------------------------------------
-
-
-def make_key(notebook: nbformat.NotebookNode, *, kernel: str, parameters: Mapping[str, Any],
-             catdog_files: Mapping[str, str]) -> dict[str, Any]:
-    """The parts of the cache key known before a run.
-
-    Only code cells count (their source and the tags that change how they run), so editing
-    prose, the title, tags or an `expect:` never re-runs a post.
-    """
-    return {
-        "code": code_hash(notebook),
-        "kernel": kernel,
-        "parameters": catdog_results.to_json_value(dict(parameters), "parameters"),
-        "catdog": dict(catdog_files),
-    }
-
-
-def code_hash(notebook: nbformat.NotebookNode) -> str:
-    cells = [
-        [cell.source, sorted(set(cell.metadata.get("tags", [])) & {"raises-exception"})]
-        for cell in notebook.cells
-        if cell.cell_type == "code"
-    ]
-    return _sha256(json.dumps(cells))
-
-
 def _sha256(data: str | bytes) -> str:
     return hashlib.sha256(data.encode() if isinstance(data, str) else data).hexdigest()
-
-
-# --- saying why ----------------------------------------------------------------------------
-
-
-def stale_reasons(entry: Entry, key: Mapping[str, Any], *, root: Path,
-                  fingerprints: FingerprintMemo, environment: Mapping[str, Any] | None = None,
-                  strict: bool = False) -> Staleness:
-    """Compares an entry with the current inputs and lists every difference, most useful first.
-
-    `environment` is this process's (`catdog.results.environment()`), read once per build.
-    """
-    staleness = Staleness(reasons=_key_differences(entry.key, key))
-    sources, unreadable = datasources.sources_of(entry.results, str(entry.manifest_file))
-    staleness.warnings += unreadable
-    for found in (datasources.locate(source, root, fingerprints) for source in sources):
-        if found.missing:
-            staleness.missing.append(found.source)
-            if strict:
-                staleness.reasons.append(f"data not on this machine: {found.source.describe()}"
-                                         " (--strict)")
-        elif not found.same:
-            staleness.reasons.append(f"data changed: {found.change()}")
-    differences = _environment_differences(entry.results.get("environment", {}),
-                                           environment or catdog_results.environment())
-    if strict:
-        staleness.reasons += differences
-    else:
-        staleness.warnings += [f"{difference} (warning)" for difference in differences]
-    return staleness
-
-
-def _key_differences(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[str]:
-    reasons = []
-    if old.get("code") != new["code"]:
-        reasons.append("code cells changed")
-    if old.get("kernel") != new["kernel"]:
-        reasons.append(f"kernel changed: {old.get('kernel')} -> {new['kernel']}")
-    reasons += _parameter_differences(old.get("parameters", {}), new["parameters"])
-    if old.get("catdog") and not new["catdog"]:
-        return reasons + ["catdog: the kernel cannot import it; install it (pip install -e .) "
-                          "or put it on PYTHONPATH"]
-    return reasons + _package_differences(old.get("catdog", {}), new["catdog"])
-
-
-def _parameter_differences(old: Mapping, new: Mapping) -> list[str]:
-    def shown(values: Mapping, name: str) -> str:
-        return repr(values[name]) if name in values else "(the post's default)"
-
-    changes = [f"{name} {shown(old, name)} -> {shown(new, name)}"
-               for name in sorted(set(old) | set(new))
-               if name not in old or name not in new or old[name] != new[name]]
-    return [f"parameters changed: {', '.join(changes)}"] if changes else []
-
-
-def _package_differences(old: Mapping[str, str], new: Mapping[str, str]) -> list[str]:
-    reasons = []
-    for path in sorted(set(old) | set(new)):
-        if path not in old:
-            reasons.append(f"{path} added")
-        elif path not in new:
-            reasons.append(f"{path} removed")
-        elif old[path] != new[path]:
-            reasons.append(f"{path} changed")
-    return reasons
-
-
-def _environment_differences(recorded: Mapping[str, Any], current: Mapping[str, Any]):
-    if not recorded:
-        return []
-    return [
-        f"{name} {recorded.get(name)} -> {current.get(name)}"
-        for name in ENVIRONMENT_KEYS
-        if name in recorded and recorded.get(name) != current.get(name)
-    ]
 
 
 # --- the store ------------------------------------------------------------------------------
@@ -308,8 +181,20 @@ def _environment_differences(recorded: Mapping[str, Any], current: Mapping[str, 
 class Cache:
     """Reads and writes entries under one `_freeze/` folder; safe for two builds at once."""
 
-    def __init__(self, directory: Path):
+    def __init__(self, directory: Path, root: Path | None = None):
         self.directory = directory
+        self.root = root if root is not None else directory.parent  # the site's, for data paths
+
+    def memo_file(self, name: str) -> Path:
+        """Where a local memo lives (uncommitted: facts of this machine), e.g. `posts.pickle`."""
+        return self.directory / ".local" / name
+
+    def orphans(self, names: set[str]) -> list[Path]:
+        """Entry folders of posts not among `names` (file stems): never used again."""
+        if not self.directory.is_dir():
+            return []
+        return [folder for folder in sorted(self.directory.iterdir()) if folder.is_dir()
+                and not folder.name.startswith(".") and folder.name not in names]
 
     def entry_directory(self, post_path: Path, mode: str) -> Path:
         return self.directory / post_path.stem / mode

@@ -15,7 +15,6 @@ This is how a post run once on the machine with the data (or the GPU) publishes 
 
 from __future__ import annotations
 
-import json
 import os
 import posixpath
 import re
@@ -26,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from catdog import results as catdog_results
-from sitegen.files import write_atomically
+from sitegen.memo import Memo
 
 FINGERPRINT = re.compile(r"sha256:[0-9a-f]{64}")
 KINDS = ("file", "folder", "synthetic")  # synthetic: a folder catdog generated (quick runs)
@@ -208,19 +207,11 @@ def _base_name(path: str) -> str:
 # --- fingerprints ---------------------------------------------------------------------------
 
 
-class FingerprintMemo:
+class FingerprintMemo(Memo):
     """Content fingerprints remembered by (path, size, mtime), so a no-op build reads no data.
 
     Kept in a local, uncommitted file: sizes and times are facts of this machine only.
     """
-
-    def __init__(self, memo_file: Path):
-        self.memo_file = memo_file
-        self.changed = False
-        try:
-            self.memo = json.loads(memo_file.read_text())
-        except (OSError, ValueError):
-            self.memo = {}
 
     def stat(self, path: Path) -> tuple[int, int]:
         """(number of files, total bytes) of a file or folder, as catdog records them."""
@@ -228,18 +219,13 @@ class FingerprintMemo:
 
     def fingerprint(self, path: Path) -> str:
         stamp = list(self._stat(path))
-        remembered = self.memo.get(str(path))
+        remembered = self.data.get(str(path))
         if remembered and remembered["stamp"] == stamp:
             return remembered["fingerprint"]
         value = catdog_results.fingerprint(path)
-        self.memo[str(path)] = {"stamp": stamp, "fingerprint": value}
+        self.data[str(path)] = {"stamp": stamp, "fingerprint": value}
         self.changed = True
         return value
-
-    def save(self) -> None:
-        if self.changed:
-            self.memo_file.parent.mkdir(parents=True, exist_ok=True)
-            write_atomically(self.memo_file, json.dumps(self.memo, indent=1, sort_keys=True))
 
     @staticmethod
     def _stat(path: Path) -> tuple[int, int, int]:

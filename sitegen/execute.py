@@ -8,7 +8,6 @@ posts can run side by side in threads.
 
 from __future__ import annotations
 
-import ast
 import asyncio
 import atexit
 import copy
@@ -29,7 +28,6 @@ from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernel
 from nbconvert.filters import strip_ansi
 
 from sitegen.exceptions import ExecutionError, Stopped
-from sitegen.posts import parameter_names  # noqa: F401 (where it was)
 from sitegen.state import DEFAULT_CELL_TIMEOUT, DEFAULT_KERNEL
 
 log = logging.getLogger(__name__)

@@ -21,8 +21,8 @@ import jinja2
 
 from catdog.results import from_notebook
 from sitegen.files import naming
-from sitegen.render import (dump_json, is_quick, percent, post_record, tag_path, url_path,
-                            write_file)
+from sitegen.render import dump_json, is_quick, percent, post_record, write_file
+from sitegen.urls import tag_path, url_path
 
 log = logging.getLogger(__name__)
 

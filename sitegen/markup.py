@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sitegen.mathml import MathError, to_mathml
-from sitegen.posts import slugify
+from sitegen.urls import slugify
 
 if TYPE_CHECKING:
     from markdown_it import MarkdownIt

@@ -13,7 +13,7 @@ import json
 from pathlib import Path
 
 from sitegen.exceptions import BuildError
-from sitegen.posts import slugify
+from sitegen.urls import slugify
 
 TEMPLATE = '''\
 ---

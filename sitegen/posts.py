@@ -24,9 +24,14 @@ import yaml
 from nbformat.v4 import nbbase
 
 from sitegen import postmemo
+from sitegen.cache import Cache
 from sitegen.checks import VERDICTS, parse_expectation
-from sitegen.config import SiteConfig, permalink_values
+from sitegen.config import SiteConfig
 from sitegen.exceptions import PostError
+from sitegen.memo import Memo
+from sitegen.urls import fill_permalink, is_safe_path, is_slug_char, output_path_for, slugify
+from sitegen.stamps import builder_context
+from sitegen.workers import parallel_map
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +41,8 @@ DATED_NAME = re.compile(r"^(\d{4})-(\d{2})-(\d{2})-(.+)$")
 PYTHON_ALIASES = ("py", "py3", "python3", "ipython", "ipython3", "Python", "Python3")
 PYTHON_FENCE = re.compile(rf"^```+[ \t]*({'|'.join(PYTHON_ALIASES)})\b", re.MULTILINE)
 PANDOC_DIV = re.compile(r"^:::", re.MULTILINE)  # jupytext reads such a body as Pandoc's
+POST_MEMO = "posts.pickle"  # read posts by file stamp, a local memo the cache keeps
+MODES = ("real", "smoke")  # a run of either mode keeps the cells it was read into
 KNOWN_KEYS = {"title", "date", "tags", "description", "layout", "draft", "expect", "claims", "smoke",
               "parameters", "slug", "permalink", "jupyter", "path_variables"}
 
@@ -100,7 +107,7 @@ def read_post(path: str | Path, site: SiteConfig, memo_dirs: Iterable[Path] = ()
     notebook = postmemo.load(memo_dirs, parse_key) or read_notebook(meta, body, path)
     slug = read_slug(meta, path, lines)
     date = read_date(meta, path, lines)
-    url = make_url(site.permalink, date, slug, meta.get("permalink"), path, lines)
+    url = read_url(site.permalink, date, slug, meta.get("permalink"), path, lines)
     return Post(
         path=path, slug=slug, title=read_title(meta, path, lines), date=date,
         tags=read_tags(meta, path, lines), description=str(meta.get("description") or ""),
@@ -215,34 +222,6 @@ def read_slug(meta: dict, path: Path, lines: dict[str, int]) -> str:
     if not slug:
         raise PostError(path, "cannot make a slug from the file name: add `slug: ...`", line=1)
     return slug
-
-
-def slugify(text: str, keep_case: bool = False) -> str:
-    """Jekyll's default slugify: every run of characters that are not letters, marks or
-    decimal digits (in any script) becomes one dash; `Chats & été` -> `chats-été`, `猫` -> `猫`.
-
-    Jekyll's `:title` keeps the file name's case, so post slugs do; tag slugs are lower-case.
-    Text is NFC-normalised first: macOS writes file names decomposed (`e` + accent), and the
-    same slug must come out of either spelling. Links to these names are percent-encoded
-    where they are written (`sitegen.render.url_path`).
-    https://github.com/jekyll/jekyll/blob/master/lib/jekyll/utils.rb (`slugify`, mode "default")
-    """
-    text = unicodedata.normalize("NFC", text)
-    text = text if keep_case else text.lower()
-    dashed = "".join(char if is_slug_char(char) else "-" for char in text)
-    return re.sub(r"-{2,}", "-", dashed).strip("-")
-
-
-def is_slug_char(char: str) -> bool:
-    """A letter, mark or decimal digit (Unicode categories L*, M*, Nd), as Jekyll keeps."""
-    category = unicodedata.category(char)
-    return category[0] in "LM" or category == "Nd"
-
-
-def is_safe_path(text: str, punctuation: str) -> bool:
-    """Only slug characters and the given punctuation: nothing a URL or file system treats
-    specially (no spaces, `%`, `?`, `#`, backslashes)."""
-    return bool(text) and all(is_slug_char(c) or c in punctuation for c in text)
 
 
 def read_tags(meta: dict, path: Path, lines: dict[str, int]) -> tuple[str, ...]:
@@ -411,7 +390,14 @@ def validation_once() -> Iterator[None]:
         nbbase.validate = original
 
 
-def make_url(pattern: str, date: datetime.date, slug: str, permalink: Any, path: Path,
+def check_unique_permalink(post: Post, earlier: list[Post]) -> None:
+    for other in earlier:
+        if other.output_path == post.output_path:
+            raise PostError(post.path, f"duplicate permalink {post.url}: {other.path} has the "
+                                       "same one; change the date, the file name, `slug:` or `permalink:`")
+
+
+def read_url(pattern: str, date: datetime.date, slug: str, permalink: Any, path: Path,
              lines: dict[str, int]) -> str:
     """The page's URL from the site pattern (or the post's own `permalink:`), never outside
     the site: `..` and `.` segments, backslashes and odd characters are refused."""
@@ -431,25 +417,56 @@ def make_url(pattern: str, date: datetime.date, slug: str, permalink: Any, path:
     return url
 
 
-def fill_permalink(pattern: str, date: datetime.date, slug: str) -> str:
-    """The site's (checked) permalink pattern with this post's date and slug filled in."""
-    values = permalink_values(date, slug)
-    names = sorted(values, key=len, reverse=True)  # `:i_month` before `:month`
-    return re.sub("|".join(map(re.escape, names)), lambda m: values[m.group(0)], pattern)
+# --- every post ---------------------------------------------------------------------------
 
 
-def output_path_for(url: str) -> str:
-    """Where the page is written under _site: `/a/b.html` -> `a/b.html`, `/a/b/` -> `a/b/index.html`."""
-    relative = url.lstrip("/")
-    if not relative or relative.endswith("/"):
-        return relative + "index.html"
-    if not posixpath.splitext(relative)[1]:
-        return relative + ".html"
-    return relative
+def read_posts(config: SiteConfig, cache: Cache, drafts: bool,
+               errors: list[PostError]) -> list[Post]:
+    """Every post of the site, newest first, parsing only the files changed since the last build.
+
+    Drafts are left out unless `drafts`. A bad post (or the second of two with one
+    permalink) joins `errors`, and the other posts are still read: the build goes on.
+    """
+    memo = Memo(cache.memo_file(POST_MEMO),
+                builder_context([repr(config)], ("jupytext", "nbformat", "pyyaml")))
+    paths = sorted(config.posts_dir.glob("*.md"))
+    stamps = {path: file_stamp(path) for path in paths}
+    known = {path: memo.data[str(path)][1] for path in paths
+             if str(path) in memo.data and memo.data[str(path)][0] == stamps[path]}
+    misses = [path for path in paths if path not in known]
+    parsed = dict(zip(misses, parallel_map(_read_or_error, [
+        (path, config, [cache.entry_directory(path, mode) for mode in MODES]) for path in misses])))
+    posts: list[Post] = []
+    kept = {}
+    for path in paths:
+        try:
+            post = known.get(path) or parsed.get(path)
+            if isinstance(post, PostError):
+                raise post
+            check_unique_permalink(post, posts)
+        except PostError as error:  # the build reports it, once, and goes on
+            log.info("%s", error)
+            errors.append(error)
+            continue
+        if not set(map(str, post.front_matter)) - KNOWN_KEYS:  # else warn again next time
+            kept[str(path)] = (stamps[path], post)
+        if drafts or not post.draft:
+            posts.append(post)
+    memo.changed = kept.keys() != memo.data.keys() or bool(misses)
+    memo.data = kept
+    memo.save()
+    return sorted(posts, key=lambda p: (p.date, p.slug), reverse=True)
 
 
-def check_unique_permalink(post: Post, earlier: list[Post]) -> None:
-    for other in earlier:
-        if other.output_path == post.output_path:
-            raise PostError(post.path, f"duplicate permalink {post.url}: {other.path} has the "
-                                       "same one; change the date, the file name, `slug:` or `permalink:`")
+def _read_or_error(path: Path, config: SiteConfig, memo_dirs: list[Path]) -> Post | PostError:
+    """A post, or why it cannot be read: one bad post must not stop the others being read."""
+    try:
+        return read_post(path, config, memo_dirs)
+    except PostError as error:
+        return error
+
+
+def file_stamp(path: Path) -> list[int]:
+    """A file's size, modification time and inode: a different stamp, a different file."""
+    info = path.stat()
+    return [info.st_size, info.st_mtime_ns, info.st_ino]

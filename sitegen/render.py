@@ -27,7 +27,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
-from urllib.parse import quote
 
 import jinja2
 from markupsafe import Markup, escape
@@ -43,6 +42,7 @@ from sitegen.files import naming
 from sitegen.highlight import code_html, notebook_language
 from sitegen.mathml import MathError
 from sitegen.outputs import cut_text, human_size, image_size, lighter_png
+from sitegen.urls import tag_path, url_path
 
 log = logging.getLogger(__name__)
 
@@ -216,23 +216,6 @@ def make_page(post: Any, site: Any) -> dict[str, Any]:
             # where the post's images and files are, relative to its page (percent-encoded)
             "asset_url": url_path(asset_dir),
             "tags": [{"name": t, "url": root + url_path(tag_path(t))} for t in post.tags]}
-
-
-def tag_path(tag: str) -> str:
-    """`Keras CNN` -> `tags/keras-cnn.html`, `Été` -> `tags/été.html` (a file name: link to it
-    with `url_path`)."""
-    from sitegen.posts import slugify
-
-    return f"tags/{slugify(tag)}.html"
-
-
-def url_path(path: str) -> str:
-    """A file's path as it goes in a link: `2024/été.html` -> `2024/%C3%A9t%C3%A9.html`.
-
-    Slugs keep non-ASCII letters; browsers would accept them raw, but the sitemap protocol
-    and many feed readers want RFC 3986 URLs, so every link is encoded the same way.
-    """
-    return quote(path, safe="/~")
 
 
 def is_quick(results: Mapping[str, Any], run: Mapping[str, Any] | None) -> bool:

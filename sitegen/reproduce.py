@@ -36,7 +36,8 @@ from sitegen.config import SiteConfig
 from sitegen.exceptions import BuildError, Interrupted, Stopped, WriteError
 from sitegen.files import write_atomically
 from sitegen.interrupt import stop_on_signals
-from sitegen.state import BuildOptions, PostState, post_names
+from sitegen.freshness import PostState
+from sitegen.state import BuildOptions, post_names
 
 EQUAL, MACHINE, WITHIN, DIFFERENT = "equal", "machine", "within", "different"  # best to worst
 ORDER = (EQUAL, MACHINE, WITHIN, DIFFERENT)

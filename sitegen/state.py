@@ -1,5 +1,4 @@
-"""What a build is given (`BuildOptions`), what it knows of each post (`PostState`) and what it
-did (`BuildReport`).
+"""What a build is given (`BuildOptions`) and what it did (`BuildReport`).
 
 These sit below `sitegen.build` so that every module working on posts (incremental rendering,
 the server, the command line) can import them without importing the build's steps.
@@ -15,7 +14,6 @@ from typing import Any, TextIO
 
 import nbformat
 
-from sitegen.cache import Entry, Staleness, Unusable
 from sitegen.exceptions import BuildError
 from sitegen.posts import Post
 
@@ -70,52 +68,6 @@ class BuildOptions:
     @property
     def freeze_dir(self) -> Path:
         return self.root / "_freeze"
-
-
-@dataclass
-class PostState:
-    """One post, its cache entry and what the build must do with it.
-
-    Only the build's main thread changes a PostState: workers that execute posts return what
-    happened, and the main thread records it.
-    """
-
-    post: Post
-    key: dict[str, Any]
-    parameters: dict[str, Any]
-    entry: Entry | None
-    staleness: Staleness
-    failure: dict[str, Any] | None
-    mode: str = "real"  # the entry this build uses and writes: `real`, or `smoke` (quick)
-    unusable: Unusable | None = None  # a stored entry that is not used, and why
-
-    @property
-    def name(self) -> str:
-        return self.post.path.stem
-
-    @property
-    def kernel(self) -> str:
-        return self.key["kernel"]
-
-    def describe(self) -> str:
-        """The `--status` line: fresh, never run, failed last time, or stale with every cause."""
-        if self.failure is not None and self.failure.get("key") == self.key:
-            return f"failed last time ({self.failure['summary']})"
-        if self.unusable is not None:
-            return self.unusable.status()
-        if self.entry is None:
-            return "never run"
-        if self.staleness.reasons:
-            return "stale: " + "; ".join(self.staleness.reasons)
-        notes = "; ".join(self.staleness.notes + self.reproduction_notes())
-        return f"fresh ({notes})" if notes else "fresh"
-
-    def reproduction_notes(self) -> list[str]:
-        """`reproduced on 2026-12-09: 24 of 24 values equal`, once `--reproduce` ran it."""
-        found = self.entry.reproduction if self.entry is not None else None
-        if not found:
-            return []
-        return [f"reproduced on {str(found.get('date', ''))[:10]}: {found.get('summary', '')}"]
 
 
 @dataclass

@@ -7,10 +7,8 @@ runs `build.main([...])` exactly as a user runs `python build.py`.
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import sys
-import textwrap
 import xml.etree.ElementTree as ET
 from html.parser import HTMLParser
 from pathlib import Path

@@ -31,7 +31,8 @@ LOCAL_ONLY = {".buildinfo.json"}  # stamps of this machine's build, not publishe
 
 def rekey_to_installed_catdog(freeze: Path) -> None:
     """The golden entries' `catdog` key part made the catdog the kernel imports now."""
-    from sitegen.freshness import kernel_package, package_hashes
+    from sitegen.freshness import kernel_package
+    from sitegen.stamps import package_hashes
 
     catdog = package_hashes(kernel_package("python3"))
     for manifest_file in sorted(freeze.glob("*/real/manifest.json")):

@@ -9,7 +9,6 @@ from pathlib import Path
 import pytest
 
 from sitegen import postmemo
-from sitegen.config import make_config
 from sitegen.posts import read_post
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -9,9 +9,8 @@ import pytest
 
 from sitegen.config import load_config, make_config
 from sitegen.exceptions import PostError
-from sitegen import incremental
-from sitegen.posts import read_post
-from sitegen.state import BuildOptions
+from sitegen.cache import Cache
+from sitegen.posts import read_post, read_posts
 
 ROOT = Path(__file__).resolve().parents[1]
 BODY = "\nSome prose.\n\n```python tags=[\"parameters\"]\nepochs = 3\n```\n"
@@ -120,7 +119,7 @@ def test_missing_front_matter_is_an_error(tmp_path, site_config):
 def read_all(root: Path, *, drafts: bool = False) -> tuple[list, list[PostError]]:
     """Every post under `root/posts` as a build reads them, and the errors it collected."""
     errors: list[PostError] = []
-    posts = incremental.read_posts(make_config({}, root), BuildOptions(root=root, drafts=drafts),
+    posts = read_posts(make_config({}, root), Cache(root / "_freeze"), drafts,
                                    errors)
     return posts, errors
 
@@ -164,7 +163,7 @@ def test_odd_file_names_give_safe_slugs(tmp_path, site_config):
     ("  --a__b--  ", "a-b")],
     ids=["accents", "ascii", "cjk", "devanagari-marks", "punctuation", "emoji", "nfd", "dashes"])
 def test_slugify_keeps_letters_of_any_script_as_jekyll_does(text, slug):
-    from sitegen.posts import slugify
+    from sitegen.urls import slugify
 
     assert slugify(text) == slug
 
