@@ -22,6 +22,8 @@ import os
 import sys
 from pathlib import Path
 
+from sitegen.exceptions import UsageError  # light: the standard library only
+
 ROOT = Path(__file__).resolve().parent
 
 
@@ -32,10 +34,17 @@ def positive_int(text: str) -> int:
     return value
 
 
+class Parser(argparse.ArgumentParser):
+    """argparse, its mistakes shown as every other command-line mistake (UsageError)."""
+
+    def error(self, message: str):
+        raise UsageError(None, message)
+
+
 def parse_arguments(argv: list[str] | None = None) -> argparse.Namespace:
     from sitegen.state import DEFAULT_CELL_TIMEOUT
 
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+    parser = Parser(description=__doc__.split("\n\n")[0],
                                      epilog='A new post: python build.py new "Title" (see '
                                             'python build.py new --help)',
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -95,9 +104,9 @@ def parse_parameters(pairs: list[str]) -> tuple[dict, dict[str, dict]]:
         try:
             values[name] = ast.literal_eval(value)
         except (ValueError, SyntaxError):
-            raise SystemExit(f"build.py: -p {name}=... must be a Python literal: a number, "
-                             f"True/False/None, or a quoted string such as -p data='\"x\"'. "
-                             f"Received: {pair!r}") from None
+            raise UsageError(None, f"-p {name}=... must be a Python literal: a number, "
+                                   f"True/False/None, or a quoted string such as "
+                                   f"-p data='\"x\"'. Received: {pair!r}") from None
     return everywhere, per_post
 
 
@@ -106,8 +115,8 @@ def split_parameter(pair: str) -> tuple[str | None, str, str]:
     left, sep, value = pair.partition("=")
     target, colon, name = left.rpartition(":")
     if not sep or not name.isidentifier() or (colon and not target):
-        raise SystemExit("build.py: -p expects NAME=VALUE or POST:NAME=VALUE, e.g. -p epochs=5. "
-                         f"Received: {pair!r}")
+        raise UsageError(None, "-p expects NAME=VALUE or POST:NAME=VALUE, e.g. -p epochs=5. "
+                               f"Received: {pair!r}")
     return (Path(target).stem if colon else None), name, value
 
 
@@ -137,7 +146,7 @@ def new_post(argv: list[str]) -> int:
     from sitegen.exceptions import BuildError
     from sitegen.newpost import new_post as write_post
 
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="build.py new", description="Write posts/<date>-<slug>.md from a small template "
                                          "that runs as it is (try it with --smoke SLUG).")
     parser.add_argument("title", help="the post's title, e.g. \"Cats: a first look\"")
@@ -158,9 +167,16 @@ def new_post(argv: list[str]) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """The build's exit status; a command-line mistake is one line and status 2."""
     argv = sys.argv[1:] if argv is None else argv
-    if argv[:1] == ["new"]:
-        return new_post(argv[1:])
+    try:
+        return new_post(argv[1:]) if argv[:1] == ["new"] else run(argv)
+    except UsageError as error:
+        error.show()
+        return error.exit_code
+
+
+def run(argv: list[str]) -> int:
     args = parse_arguments(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(levelname)s: %(message)s")
@@ -195,8 +211,8 @@ def reproduce_name(args: argparse.Namespace) -> str:
     for value in (args.reproduce, args.smoke):
         if isinstance(value, str):
             return Path(value).stem
-    raise SystemExit("build.py: --reproduce needs a post, e.g. --reproduce 2026-11-28-cats-and-"
-                     "dogs-four-models (a file name, stem or slug)")
+    raise UsageError(None, "--reproduce needs a post, e.g. --reproduce 2026-11-28-cats-and-"
+                           "dogs-four-models (a file name, stem or slug)")
 
 
 def reproduce(options, name: str) -> int:

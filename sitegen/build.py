@@ -30,7 +30,7 @@ from sitegen.files import final_name, swap_directory
 from sitegen.freshness import PostState, Staleness, assess
 from sitegen.config import SiteConfig, load_config
 from sitegen.exceptions import (BuildError, CacheError, ExecutionError, Interrupted,
-                                Stopped, WriteError)
+                                Stopped, UsageError, WriteError)
 from sitegen.interrupt import StopRequest, stop_on_signals
 from sitegen.posts import Post, parameter_names, read_posts
 from sitegen.state import BuildOptions, BuildReport, post_names
@@ -61,7 +61,7 @@ def check_parameters(states: list[PostState], options: BuildOptions) -> None:
     unknown = sorted(set(options.post_parameters)
                      - set().union(*(post_names(s.post) for s in states)))
     if unknown:
-        raise BuildError(None, f"-p: no post named {', '.join(unknown)}; posts are: "
+        raise UsageError(None, f"-p: no post named {', '.join(unknown)}; posts are: "
                                + ", ".join(sorted(state.name for state in states)))
     for name in sorted(options.parameters):
         if not any(name in parameter_names(state.post.notebook) for state in states):
@@ -84,7 +84,7 @@ def check_force(states: list[PostState], options: BuildOptions) -> None:
     for flag, names in (("--force", options.force), ("--smoke", options.smoke)):
         unknown = sorted(names - known) if isinstance(names, frozenset) else []
         if unknown:
-            raise BuildError(None, f"{flag}: no post named {', '.join(unknown)}; posts are: "
+            raise UsageError(None, f"{flag}: no post named {', '.join(unknown)}; posts are: "
                                    + ", ".join(sorted(state.name for state in states)))
 
 
@@ -189,7 +189,7 @@ def missing_data_error(state: PostState, options: BuildOptions) -> BuildError | 
              + f"; {source.how_to_supply(root)}" for source in local_only]
     return BuildError(state.post.path, "cannot run: the data it read is not on this machine:\n"
                       + "\n".join(lines) + f"\nThe post would run in an empty folder of its own "
-                      f"under {(options.freeze_dir / state.name).resolve()}; "
+                      f"under {Cache(options.freeze_dir).entry_directory(state.post.path, state.mode).parent.resolve()}; "
                       f"relative paths in variables are resolved from {Path.cwd()}. "
                       "Its committed results stay published.")
 

@@ -52,6 +52,16 @@ class BuildError(Exception):
             print(self.detail(), file=file)
 
 
+class UsageError(BuildError):
+    """A mistake on the command line (an unknown post, a malformed `-p`): Click's and
+    argparse's exit status 2, shown as argparse shows its own, `build.py: error: ...`."""
+
+    exit_code = 2
+
+    def show(self, file: TextIO | None = None) -> None:
+        print(f"build.py: error: {self.message} (python build.py --help)", file=file or sys.stderr)
+
+
 class PostError(BuildError):
     """A post cannot be read: bad front matter, missing title, bad date, unknown layout..."""
 

@@ -33,7 +33,7 @@ from typing import Any
 from catdog import results as catdog_results
 from sitegen.cache import REPRODUCTION_FILE, Cache, Entry, now_iso
 from sitegen.config import SiteConfig
-from sitegen.exceptions import BuildError, Interrupted, Stopped, WriteError
+from sitegen.exceptions import BuildError, Interrupted, Stopped, UsageError, WriteError
 from sitegen.files import write_atomically
 from sitegen.interrupt import stop_on_signals
 from sitegen.freshness import PostState
@@ -108,7 +108,7 @@ def find_post(states: list[PostState], name: str, options: BuildOptions) -> Post
     for state in states:
         if name in post_names(state.post):
             return state
-    raise BuildError(None, f"--reproduce: no post named {name} in {options.root / 'posts'}; "
+    raise UsageError(None, f"--reproduce: no post named {name} in {options.root / 'posts'}; "
                            f"posts are: {', '.join(sorted(s.name for s in states))}")
 
 

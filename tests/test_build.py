@@ -431,7 +431,7 @@ def test_each_bad_setting_is_named(site, capsys, setting, message):
 
 
 def test_force_names_a_post_that_does_not_exist(site, capsys):
-    assert run_build(site, "--force", "nosuch") == 1
+    assert run_build(site, "--force", "nosuch") == 2
     assert "--force: no post named nosuch; posts are: 2026-01-02-scoring" in capsys.readouterr().err
 
 
@@ -464,13 +464,24 @@ def test_a_parameter_for_one_post_and_force_by_slug(tmp_path, capsys):
     assert "50.0 %" in (site / "_site/2026/01/03/post-3.html").read_text()
     assert run_build(site, "--force", "post-2", "-p", "post-3:accuracy=0.5") == 0  # a slug
     assert "1 executed, 1 from cache" in capsys.readouterr().out
-    assert run_build(site, "-p", "nosuch:accuracy=0.5") == 1
+    assert run_build(site, "-p", "nosuch:accuracy=0.5") == 2
     assert "-p: no post named nosuch" in capsys.readouterr().err
 
 
-def test_a_parameter_that_is_not_a_literal_is_refused(site):
-    with pytest.raises(SystemExit, match="must be a Python literal"):
-        run_build(site, "-p", "accuracy=x=y")
+def test_a_parameter_that_is_not_a_literal_is_refused(site, capsys):
+    assert run_build(site, "-p", "accuracy=x=y") == 2
+    assert "build.py: error: -p accuracy=... must be a Python literal" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--jobs", "0"], "argument --jobs/-j: must be 1 or more. Received: 0"),
+    (["--force", "nosuch"], "--force: no post named nosuch"),
+    (["-p", "=5"], "-p expects NAME=VALUE"),
+], ids=["argparse", "unknown post", "malformed -p"])
+def test_every_command_line_mistake_is_one_line_and_status_2(site, capsys, argv, message):
+    assert run_build(site, *argv) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith(f"build.py: error: {message}"), err
 
 
 @pytest.mark.slow

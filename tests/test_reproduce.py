@@ -229,17 +229,17 @@ def without_data(site: Path) -> str:
     return POST
 
 
-@pytest.mark.parametrize("setup, message", [
-    (lambda site: "no-such-post", "--reproduce: no post named no-such-post in "),
-    (never_run, "cannot reproduce: never run (no entry in "),
+@pytest.mark.parametrize("setup, message, status", [
+    (lambda site: "no-such-post", "--reproduce: no post named no-such-post in ", 2),
+    (never_run, "cannot reproduce: never run (no entry in ", 1),
     (without_data, "cannot reproduce: the data it read is not on this machine: data.bin, "
-                   "sha256:"),
+                   "sha256:", 1),
 ], ids=["unknown post", "never run", "data missing"])
-def test_bad_input_is_one_line_and_changes_nothing(site, capsys, setup, message):
+def test_bad_input_is_one_line_and_changes_nothing(site, capsys, setup, message, status):
     name = setup(site)
     before = snapshot(site / "_freeze")
     capsys.readouterr()
-    assert run(site, "--reproduce", name) == 1
+    assert run(site, "--reproduce", name) == status
     err = capsys.readouterr().err
     assert message in err and len(err.strip().splitlines()) == 1, err
     assert snapshot(site / "_freeze") == before
