@@ -19,11 +19,9 @@ import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
-from sitegen import cache as cache_module
 from sitegen import incremental
 from sitegen.cache import Cache
 from sitegen.files import final_name, swap_directory
@@ -34,6 +32,9 @@ from sitegen.exceptions import (BuildError, CacheError, ExecutionError, Interrup
 from sitegen.interrupt import StopRequest, stop_on_signals
 from sitegen.posts import Post, parameter_names, read_posts
 from sitegen.state import BuildOptions, BuildReport, post_names
+
+if TYPE_CHECKING:
+    from sitegen.execute import Execution
 
 log = logging.getLogger(__name__)
 
@@ -143,14 +144,17 @@ def execute_stale(states: list[PostState], options: BuildOptions, report: BuildR
     for state in to_run:
         warn_unknown_parameters(state)
     progress = progress_factory(len(to_run)) if progress_factory and to_run else None
+    from sitegen.execute import run_post  # imports nbclient: only a build that runs posts
+    cache = Cache(options.freeze_dir, options.root)
     stop = stop if stop is not None else StopRequest()
     halt = threading.Event()  # tells the workers to stop; set on a stop request or an error
     running: list[Future] = []
     try:
         with ThreadPoolExecutor(max_workers=max(1, options.jobs)) as pool:
             try:
-                running = [pool.submit(run_post, state, options,
-                                       kernel_environment(state.post, config), halt, progress)
+                running = [pool.submit(run_post, state, cache, cell_timeout=options.cell_timeout,
+                                       env=kernel_environment(state.post, config), stop=halt,
+                                       progress=progress)
                            for state in to_run]
                 for outcome in _outcomes_until_stopped(running, stop, halt, options.root,
                                                        progress):
@@ -195,7 +199,7 @@ def missing_data_error(state: PostState, options: BuildOptions) -> BuildError | 
 
 
 def _outcomes_until_stopped(running: list[Future], stop: StopRequest, halt: threading.Event,
-                            root: Path, progress) -> Iterator[RunOutcome]:
+                            root: Path, progress) -> Iterator[Execution]:
     """Each finished run's outcome as it comes. On a stop request, halts the workers, waits
     for their kernels to shut down, and raises Interrupted saying where each post was."""
     pending: set[Future] = set(running)
@@ -219,69 +223,31 @@ def _outcomes_until_stopped(running: list[Future], stop: StopRequest, halt: thre
         if isinstance(outcome.error, Stopped)) or "while running posts")
 
 
-def discard_workdir(outcome: RunOutcome) -> None:
+def discard_workdir(execution: Execution) -> None:
     """Removes a run's working folder, and the post's cache folder if the run made it."""
-    shutil.rmtree(outcome.workdir, ignore_errors=True)
+    shutil.rmtree(execution.workdir, ignore_errors=True)
     with contextlib.suppress(OSError):  # not empty: it holds entries, kept
-        outcome.workdir.parent.rmdir()
+        execution.workdir.parent.rmdir()
 
 
-@dataclass
-class RunOutcome:
-    """What running one post gave: an executed notebook, or the error that stopped it."""
-
-    state: PostState
-    workdir: Path
-    ran_at: str
-    execution: Any = None  # sitegen.execute.Execution
-    error: BuildError | None = None
-
-
-def run_post(state: PostState, options: BuildOptions, env: dict[str, str],
-             halt: threading.Event, progress) -> RunOutcome:
-    """Runs one post in its own kernel and working directory; changes no shared state."""
-    from sitegen.execute import execute_notebook, inject_parameters  # starts no kernel yet
-
-    workdir = Cache(options.freeze_dir).workdir(state.post.path, state.mode)
-    outcome = RunOutcome(state, workdir, ran_at=cache_module.now_iso())
-    if progress:
-        progress.post_started(state.name)
-    try:
-        outcome.execution = execute_notebook(
-            inject_parameters(state.post.notebook, state.parameters),
-            path=state.post.path, workdir=workdir, kernel_name=state.kernel,
-            cell_timeout=options.cell_timeout, env=env, stop=halt,
-            on_cell=(lambda k, n: progress.cell_started(state.name, k, n)) if progress else None,
-        )
-    except (ExecutionError, Stopped) as error:
-        outcome.error = error
-    return outcome
-
-
-def record_outcome(outcome: RunOutcome, options: BuildOptions, report: BuildReport,
+def record_outcome(execution: Execution, options: BuildOptions, report: BuildReport,
                    progress) -> None:
     """Stores a good run as the post's entry, or a failure note beside its last good entry."""
-    state, cache = outcome.state, Cache(options.freeze_dir)
+    state, cache = execution.state, Cache(options.freeze_dir, options.root)
     stored = False
     try:
-        if outcome.error is None:
-            run = {"mode": state.mode, "ran_at": outcome.ran_at,
-                   "duration_s": round(outcome.execution.duration_s, 1),
-                   "parameters": state.parameters, "kernel": state.kernel}
-            state.entry = cache.store(state.post.path, state.mode,
-                                      notebook=outcome.execution.notebook, key=state.key,
-                                      run=run, workdir=outcome.workdir, root=options.root,
-                                      parsed=(state.post.parse_key, state.post.notebook))
+        if execution.error is None:
+            state.entry = cache.store(state, execution)
             state.staleness, state.unusable, stored = Staleness(), None, True
             report.executed.append(state.name)
         else:  # the report carries it; build.py shows it once
-            log.info("%s", outcome.error)
-            shutil.rmtree(outcome.workdir, ignore_errors=True)  # a post that filled the disk
+            log.info("%s", execution.error)
+            shutil.rmtree(execution.workdir, ignore_errors=True)  # a post that filled the disk
             cache.store_failure(state.post.path, state.mode, key=state.key,
-                                error=str(outcome.error), summary=outcome.error.summary())
-            report.errors.append(outcome.error)
+                                error=str(execution.error), summary=execution.error.summary())
+            report.errors.append(execution.error)
     finally:
-        shutil.rmtree(outcome.workdir, ignore_errors=True)
+        shutil.rmtree(execution.workdir, ignore_errors=True)
         if progress:
             progress.post_finished(state.name, ok=stored)
 

@@ -212,11 +212,18 @@ class Cache:
             return Unusable(folder, str(problem))
         return entry
 
-    def store(self, post_path: Path, mode: str, *, notebook: nbformat.NotebookNode,
-              key: Mapping[str, Any], run: Mapping[str, Any], workdir: Path,
-              root: Path, parsed: tuple[str, nbformat.NotebookNode] | None = None) -> Entry:
+    def store(self, state: Any, execution: Any) -> Entry:
+        """Stores a good run (sitegen.execute.Execution) of a post (its PostState) as the
+        post's entry, with the cells the build read as its memo."""
+        post = state.post
+        return self._store(post.path, state.mode, notebook=execution.notebook, key=state.key,
+                           run=execution.run_facts(), workdir=execution.workdir,
+                           parsed=(post.parse_key, post.notebook))
+
+    def _store(self, post_path: Path, mode: str, *, notebook: nbformat.NotebookNode,
+               key: Mapping[str, Any], run: Mapping[str, Any], workdir: Path,
+               parsed: tuple[str, nbformat.NotebookNode]) -> Entry:
         """Writes a complete entry next to the old one, then swaps it in under a lock.
-        `parsed` is the post's (parse key, cells) as this build read it: kept as its memo.
 
         A disk error (full, read-only, no permission, a size limit) raises WriteError naming
         the file; the staging folder is removed and the old entry is left as it was.
@@ -224,7 +231,7 @@ class Cache:
         from sitegen import highlight, markup, postmemo  # only a build storing a run needs them
 
         record = catdog_results.from_notebook(notebook)
-        record["data"] = [_portable(source, root) for source in record["data"]
+        record["data"] = [_portable(source, self.root) for source in record["data"]
                           if not datasources.is_inside(source["path"], workdir)]
         manifest = json.loads(json.dumps({"format": FORMAT_VERSION, "key": dict(key),
                                           "run": dict(run), "results": record}))
@@ -238,8 +245,7 @@ class Cache:
                      "prose": (markup.PROSE_MEMO, markup.make_prose_memo(notebook))}
             for name, text in memos.values():
                 write_file(staging / name, text)
-            if parsed is not None:
-                write_file(staging / postmemo.MEMO, postmemo.make_memo(*parsed))
+            write_file(staging / postmemo.MEMO, postmemo.make_memo(*parsed))
             _copy_published_files(workdir, staging / "files", post_path)
             manifest["digests"] = {**Entry(staging, manifest).digests(),
                                    **{part: _sha256(text) for part, (_, text) in memos.items()}}

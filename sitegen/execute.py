@@ -27,7 +27,8 @@ from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
 from nbconvert.filters import strip_ansi
 
-from sitegen.exceptions import ExecutionError, Stopped
+from sitegen.cache import now_iso
+from sitegen.exceptions import BuildError, ExecutionError, Stopped
 from sitegen.state import DEFAULT_CELL_TIMEOUT, DEFAULT_KERNEL
 
 log = logging.getLogger(__name__)
@@ -41,10 +42,41 @@ CellProgress = Callable[[int, int], None]
 
 @dataclass
 class Execution:
-    """An executed notebook and the facts of its run."""
+    """One run of a post: the executed notebook and the facts of its run, or the error that
+    stopped it. `execute_notebook` fills the first two; `run_post` the rest."""
 
-    notebook: nbformat.NotebookNode
-    duration_s: float
+    notebook: nbformat.NotebookNode | None
+    duration_s: float = 0.0
+    state: Any = None  # sitegen.freshness.PostState: the post that ran
+    workdir: Path | None = None  # its private working folder, removed once stored
+    ran_at: str = ""  # ISO time the run started
+    error: BuildError | None = None
+
+    def run_facts(self) -> dict[str, Any]:
+        """What the cache records of how the post ran (its manifest's `run`)."""
+        state = self.state
+        return {"mode": state.mode, "ran_at": self.ran_at, "duration_s": round(self.duration_s, 1),
+                "parameters": state.parameters, "kernel": state.kernel}
+
+
+def run_post(state: Any, cache: Any, *, cell_timeout: int, env: Mapping[str, str],
+             stop: threading.Event, progress: Any = None) -> Execution:
+    """Runs one post (a PostState) in its own kernel and working folder from `cache`; changes
+    no shared state, so posts can run side by side. A failure is returned, not raised."""
+    workdir = cache.workdir(state.post.path, state.mode)
+    ran_at = now_iso()
+    if progress:
+        progress.post_started(state.name)
+    try:
+        execution = execute_notebook(
+            inject_parameters(state.post.notebook, state.parameters),
+            path=state.post.path, workdir=workdir, kernel_name=state.kernel,
+            cell_timeout=cell_timeout, env=env, stop=stop,
+            on_cell=(lambda k, n: progress.cell_started(state.name, k, n)) if progress else None)
+    except (ExecutionError, Stopped) as error:
+        execution = Execution(None, error=error)
+    execution.state, execution.workdir, execution.ran_at = state, workdir, ran_at
+    return execution
 
 
 def inject_parameters(notebook: nbformat.NotebookNode, parameters: Mapping[str, Any]):

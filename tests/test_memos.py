@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from types import SimpleNamespace
 
 import nbformat.v4 as v4
 import pytest
@@ -13,6 +14,7 @@ import pytest
 from sitegen import assembly, highlight, markup
 from sitegen.cache import Cache
 from sitegen.config import make_config
+from sitegen.execute import Execution
 from sitegen.posts import read_post
 from sitegen.render import make_environment, render_post
 
@@ -34,13 +36,12 @@ def executed_notebook():
 def entry(tmp_path):
     """An entry as a run stores it (no kernel: the notebook is made here)."""
     post = tmp_path / "posts" / "2026-01-01-memo.md"
-    run = {"mode": "real", "ran_at": "2026-01-01T00:00:00+00:00", "duration_s": 1.0,
-           "parameters": {}, "kernel": "python3"}
     workdir = tmp_path / "work"
     workdir.mkdir()
-    return Cache(tmp_path / "_freeze").store(post, "real", notebook=executed_notebook(),
-                                             key={"code": "x"}, run=run, workdir=workdir,
-                                             root=tmp_path)
+    state = SimpleNamespace(post=SimpleNamespace(path=post, parse_key="k", notebook=None),
+                            mode="real", key={"code": "x"}, parameters={}, kernel="python3")
+    execution = Execution(executed_notebook(), 1.0, state, workdir, "2026-01-01T00:00:00+00:00")
+    return Cache(tmp_path / "_freeze", tmp_path).store(state, execution)
 
 
 def reloaded(entry):
