@@ -14,7 +14,6 @@ import logging
 import os
 import shutil
 import signal
-import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -24,13 +23,14 @@ from typing import TYPE_CHECKING
 
 from sitegen import incremental
 from sitegen.cache import Cache
-from sitegen.files import final_name, swap_directory
+from sitegen.files import final_name
 from sitegen.freshness import PostState, Staleness, assess
 from sitegen.config import SiteConfig, load_config
 from sitegen.exceptions import (BuildError, CacheError, ExecutionError, Interrupted,
                                 Stopped, UsageError, WriteError)
 from sitegen.interrupt import StopRequest, stop_on_signals
 from sitegen.posts import Post, parameter_names, read_posts
+from sitegen.sitewriter import SiteWriter
 from sitegen.state import BuildOptions, BuildReport, post_names
 
 if TYPE_CHECKING:
@@ -293,38 +293,24 @@ def write_site(config: SiteConfig, states: list[PostState], options: BuildOption
     from sitegen import feeds, render
 
     published = [s for s in states if s.entry is not None]
-    staging = None
+    writer = None
     try:
-        options.site_dir.parent.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix="_site.new-", dir=options.site_dir.parent))
+        writer = SiteWriter.staging(options.site_dir)
         env = render.make_environment(config.templates_dir)
-        pages = incremental.render_posts(published, config, options, staging, report.errors)
-        feeds.render_listings(pages, config, env, staging)
-        copy_assets(options.root / ASSETS, staging / ASSETS)
+        pages = incremental.render_posts(published, config, writer, report.errors)
+        writer.write_all(feeds.render_listings(pages, config, env))
+        writer.copy_tree(config.root / ASSETS, ASSETS)
         if stop is not None:
             stop.check("while writing the site")
-        swap_directory(staging, options.site_dir)
+        writer.publish()
     except BaseException as error:
-        if staging is not None:
-            shutil.rmtree(staging, ignore_errors=True)
+        if writer is not None:
+            writer.discard()
         if isinstance(error, OSError):  # a full disk, no permission, a size limit...
-            raise WriteError.of(error, final_name(error, staging, options.site_dir),
+            raise WriteError.of(error, final_name(error, writer and writer.out,
+                                                  options.site_dir),
                                 f"{options.site_dir} is as it was") from None
         raise
-
-
-def copy_assets(source: Path, target: Path) -> None:
-    """The author's static files (`assets/`: photos, diagrams used in prose) as they are,
-    hard-linked where the file system allows (a folder of photos is copied in no time)."""
-    if source.is_dir():
-        shutil.copytree(source, target, copy_function=_link_or_copy)
-
-
-def _link_or_copy(source: str, target: str) -> None:
-    try:
-        os.link(source, target)
-    except OSError:
-        shutil.copy2(source, target)
 
 
 def check(config: SiteConfig, states: list[PostState], options: BuildOptions,

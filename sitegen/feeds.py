@@ -1,9 +1,9 @@
 """The pages made from all posts together: index, tag pages, Atom feed, sitemap, 404, the
 stylesheet, the favicon and `_site/results.json`.
 
-Each takes the complete list of `(post, executed)` pairs (`executed` None for a post that has
-no run yet: it is left out, as it has no page), so it runs after every post was read and loaded. Output is
-deterministic: posts newest first, ties by slug; dates come from the posts, and the only build
+Each takes the complete list of pages (sitegen.cache.Page: a post with no run yet has none, so
+no listing links to it), so it runs after every post was read and loaded, and returns the files
+it makes by name, for the site's one writer (sitegen.sitewriter). Output is deterministic: posts newest first, ties by slug; dates come from the posts, and the only build
 stamp (the feed's `<updated>`) is SOURCE_DATE_EPOCH when set, else the newest post's date.
 """
 
@@ -12,35 +12,31 @@ from __future__ import annotations
 import datetime
 import logging
 import os
-import shutil
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import jinja2
 
-from catdog.results import from_notebook
-from sitegen.files import naming
-from sitegen.render import dump_json, is_quick, percent, post_record, write_file
+from sitegen.cache import Page
+from sitegen.render import dump_json, is_number, is_quick, percent, post_record
 from sitegen.urls import tag_path, url_path
 
 log = logging.getLogger(__name__)
 
-Pair = tuple[Any, Any]  # (Post, Executed | None)
+Files = dict[str, bytes]  # what a listing publishes, by name
 
 
-def render_listings(pairs: Sequence[Pair], site: Any, env: jinja2.Environment,
-                    out_dir: str | Path) -> list[Path]:
+def render_listings(pages: Sequence[Page], site: Any, env: jinja2.Environment) -> Files:
     """Everything but the post pages themselves, in one call."""
-    for clash in tag_clashes(pairs):
+    for clash in tag_clashes(pages):
         log.warning("%s", clash)
     if not site.url:
         log.warning("%s", NO_URL)
-    sitemap = [render_sitemap(pairs, site, env, out_dir)] if site.url else []
-    return [render_index(pairs, site, env, out_dir), *render_tags(pairs, site, env, out_dir),
-            render_feed(pairs, site, env, out_dir), *sitemap,
-            render_404(pairs, site, env, out_dir), write_all_results(pairs, site, env, out_dir),
-            *copy_static(env, out_dir)]
+    sitemap = render_sitemap(pages, site, env) if site.url else {}
+    return {**render_index(pages, site, env), **render_tags(pages, site, env),
+            **render_feed(pages, site, env), **sitemap, **render_404(site, env),
+            **all_results(pages), **static_files(env)}
 
 
 NO_URL = ("_config.yml has no `url`: feed.xml links are relative to the feed, and sitemap.xml "
@@ -49,160 +45,134 @@ NO_URL = ("_config.yml has no `url`: feed.xml links are relative to the feed, an
 STATIC_FILES = ("style.css", "favicon.svg")
 
 
-def render_index(pairs: Sequence[Pair], site: Any, env: jinja2.Environment,
-                 out_dir: str | Path) -> Path:
+def render_index(pages: Sequence[Page], site: Any, env: jinja2.Environment) -> Files:
     """index.html: every post, newest first, with its final test score."""
     page = {"title": site.title, "root": "", "url": "/", "description": site.description}
-    tags = [{"name": t, "url": url_path(tag_path(t))} for t in collect_tags(pairs)]
+    tags = [{"name": t, "url": url_path(tag_path(t))} for t in collect_tags(pages)]
     html = env.get_template("index.html").render(site=site, page=page, tags=tags,
-                                                 items=list_items(pairs, ""))
-    return write_file(Path(out_dir), "index.html", html.encode("utf-8"))
+                                                 items=list_items(pages, ""))
+    return {"index.html": html.encode("utf-8")}
 
 
-def render_tags(pairs: Sequence[Pair], site: Any, env: jinja2.Environment,
-                out_dir: str | Path) -> list[Path]:
+def render_tags(pages: Sequence[Page], site: Any, env: jinja2.Environment) -> Files:
     """tags/<tag>.html for every tag: the posts carrying it, newest first."""
-    written = []
-    for tag, tagged in sorted(collect_tags(pairs).items()):
+    written = {}
+    for tag, tagged in sorted(collect_tags(pages).items()):
         page = {"title": f"Posts tagged {tag}", "root": "../", "url": "/" + url_path(tag_path(tag)),
                 "description": tag_description(tag, tagged, site)}
         html = env.get_template("tag.html").render(site=site, page=page, tag=tag,
                                                    items=list_items(tagged, "../"))
-        written.append(write_file(Path(out_dir), tag_path(tag), html.encode("utf-8")))
+        written[tag_path(tag)] = html.encode("utf-8")
     return written
 
 
-def render_feed(pairs: Sequence[Pair], site: Any, env: jinja2.Environment,
-                out_dir: str | Path, limit: int = 20) -> Path:
+def render_feed(pages: Sequence[Page], site: Any, env: jinja2.Environment,
+                limit: int = 20) -> Files:
     """feed.xml (Atom): the newest `limit` posts, links absolute when `site.url` is set."""
     base = site.url + site.baseurl
     entries = [{"title": post.title, "link": base + url_path(post.url), "id": entry_id(post, site),
                 "updated": rfc3339(post.date), "tags": post.tags,
-                "summary": post.description or score_text(executed) or post.title}
-               for post, executed in sort_pairs(pairs)[:limit]]
+                "summary": post.description or score_text(page) or post.title}
+               for page in sort_pages(pages)[:limit] for post in [page.post]]
     xml = env.get_template("feed.xml").render(
-        site=site, base=base, entries=entries, updated=build_stamp(pairs),
+        site=site, base=base, entries=entries, updated=build_stamp(pages),
         feed_id=(base + "/") if site.url else "tag:catdog-blog,2024:" + (site.baseurl or "/"))
-    return write_file(Path(out_dir), "feed.xml", xml.encode("utf-8"))
+    return {"feed.xml": xml.encode("utf-8")}
 
 
-def render_sitemap(pairs: Sequence[Pair], site: Any, env: jinja2.Environment,
-                   out_dir: str | Path) -> Path:
+def render_sitemap(pages: Sequence[Page], site: Any, env: jinja2.Environment) -> Files:
     """sitemap.xml: the index, every post and every tag page."""
     base = site.url + site.baseurl
-    newest = max((post.date for post, _ in sort_pairs(pairs)), default=None)
+    newest = max((post.date for post in posts_of(pages)), default=None)
     entries = [{"loc": base + "/", "lastmod": newest.isoformat() if newest else ""}]
     entries += [{"loc": base + url_path(post.url), "lastmod": post.date.isoformat()}
-                for post, _ in sort_pairs(pairs)]
+                for post in posts_of(pages)]
     entries += [{"loc": f"{base}/{url_path(tag_path(tag))}", "lastmod": ""}
-                for tag in sorted(collect_tags(pairs))]
+                for tag in sorted(collect_tags(pages))]
     xml = env.get_template("sitemap.xml").render(site=site, entries=entries)
-    return write_file(Path(out_dir), "sitemap.xml", xml.encode("utf-8"))
+    return {"sitemap.xml": xml.encode("utf-8")}
 
 
-def render_404(pairs: Sequence[Pair], site: Any, env: jinja2.Environment,
-               out_dir: str | Path) -> Path:
+def render_404(site: Any, env: jinja2.Environment) -> Files:
     """404.html: served at any missing URL, so its links are absolute (with baseurl)."""
     page = {"title": "Page not found", "root": site.baseurl + "/", "url": "/404.html",
             "description": f"There is no page at this address on {site.title}; "
                            "its list of posts links every post."}
     html = env.get_template("404.html").render(site=site, page=page)
-    return write_file(Path(out_dir), "404.html", html.encode("utf-8"))
+    return {"404.html": html.encode("utf-8")}
 
 
-def write_all_results(pairs: Sequence[Pair], site: Any, env: jinja2.Environment | None,
-                      out_dir: str | Path) -> Path:
+def all_results(pages: Sequence[Page]) -> Files:
     """_site/results.json: post url -> its values, data, environment and run facts."""
-    records = {post.url: post_record(post, results_of(executed), run_of(executed),
-                                     getattr(executed, "reproduction", None))
-               for post, executed in sort_pairs(pairs)}
-    return write_file(Path(out_dir), "results.json", dump_json(records))
+    return {"results.json": dump_json({page.post.url: post_record(page)
+                                       for page in sort_pages(pages)})}
 
 
-def copy_static(env: jinja2.Environment, out_dir: str | Path) -> list[Path]:
-    """style.css and favicon.svg are copied as they are, not rendered: CSS braces are not
-    Jinja. A templates folder without a favicon (an older site's) publishes none."""
+def static_files(env: jinja2.Environment) -> Files:
+    """style.css and favicon.svg as they are, not rendered: CSS braces are not Jinja. A
+    templates folder without a favicon (an older site's) publishes none."""
     templates = Path(env.loader.searchpath[0])  # type: ignore[union-attr]
-    copied = []
-    for name in STATIC_FILES:
-        if name == "style.css" or (templates / name).is_file():
-            target = Path(out_dir) / name
-            target.parent.mkdir(parents=True, exist_ok=True)
-            with naming(target):
-                shutil.copyfile(templates / name, target)
-            copied.append(target)
-    return copied
+    return {name: (templates / name).read_bytes() for name in STATIC_FILES
+            if name == "style.css" or (templates / name).is_file()}
 
 
-def tag_description(tag: str, tagged: Sequence[Pair], site: Any) -> str:
+def tag_description(tag: str, tagged: Sequence[Page], site: Any) -> str:
     """A tag page's meta description: how many posts, and their titles."""
-    titles = "; ".join(post.title for post, _ in tagged)
+    titles = "; ".join(page.post.title for page in tagged)
     count = f"{len(tagged)} post{'s' if len(tagged) != 1 else ''}"
     return f"{count} on {site.title} tagged {tag}: {titles}."
 
 
 # ---------------------------------------------------------------- helpers
 
-def sort_pairs(pairs: Sequence[Pair]) -> list[Pair]:
-    """Posts that have a page (a run), newest first, ties by slug: the same order every build.
-
-    A post with no run yet (`executed` None) has no page, so no listing may link to it.
-    """
-    published = [pair for pair in pairs if pair[1] is not None]
-    return sorted(published, key=lambda pair: (pair[0].date, pair[0].slug), reverse=True)
+def sort_pages(pages: Sequence[Page]) -> list[Page]:
+    """Newest first, ties by slug: the same order every build."""
+    return sorted(pages, key=lambda page: (page.post.date, page.post.slug), reverse=True)
 
 
-def collect_tags(pairs: Sequence[Pair]) -> dict[str, list[Pair]]:
-    """Tag -> its posts, newest first. Tags that make the same page (`Keras` in one post,
+def posts_of(pages: Sequence[Page]) -> list[Any]:
+    return [page.post for page in sort_pages(pages)]
+
+
+def collect_tags(pages: Sequence[Page]) -> dict[str, list[Page]]:
+    """Tag -> its pages, newest first. Tags that make the same page (`Keras` in one post,
     `keras` in another) share it under the first spelling in sort order; `tag_clashes` says
     which posts to change."""
-    pages: dict[str, dict[str, list[Pair]]] = {}  # tag page -> spelling -> posts
-    for pair in sort_pairs(pairs):
-        for tag in pair[0].tags:
-            pages.setdefault(tag_path(tag), {}).setdefault(tag, []).append(pair)
+    found: dict[str, dict[str, list[Page]]] = {}  # tag page -> spelling -> pages
+    for page in sort_pages(pages):
+        for tag in page.post.tags:
+            found.setdefault(tag_path(tag), {}).setdefault(tag, []).append(page)
     tags = {}
-    for spellings in pages.values():
-        tagged = [pair for posts in spellings.values() for pair in posts]
-        tags[min(spellings)] = sorted(tagged, key=lambda p: (p[0].date, p[0].slug), reverse=True)
+    for spellings in found.values():
+        tags[min(spellings)] = sort_pages([page for tagged in spellings.values()
+                                           for page in tagged])
     return dict(sorted(tags.items()))
 
 
-def tag_clashes(pairs: Sequence[Pair]) -> list[str]:
+def tag_clashes(pages: Sequence[Page]) -> list[str]:
     """One message per tag page that two spellings of a tag share, naming the posts."""
-    pages: dict[str, dict[str, list[str]]] = {}
-    for post, _ in sort_pairs(pairs):
+    found: dict[str, dict[str, list[str]]] = {}
+    for post in posts_of(pages):
         for tag in post.tags:
-            pages.setdefault(tag_path(tag), {}).setdefault(tag, []).append(post.path.name)
+            found.setdefault(tag_path(tag), {}).setdefault(tag, []).append(post.path.name)
     return [f"tags {', '.join(repr(t) for t in sorted(spellings))} all make {page} (" +
             "; ".join(f"{t!r} in {', '.join(sorted(spellings[t]))}" for t in sorted(spellings))
             + f"): they share one page titled {min(spellings)!r}; spell them alike"
-            for page, spellings in sorted(pages.items()) if len(spellings) > 1]
+            for page, spellings in sorted(found.items()) if len(spellings) > 1]
 
 
-def list_items(pairs: Sequence[Pair], root: str) -> list[dict[str, Any]]:
+def list_items(pages: Sequence[Page], root: str) -> list[dict[str, Any]]:
     """What index and tag pages show of each post."""
-    return [{"title": post.title, "href": root + url_path(post.output_path), "date": post.date,
-             "description": post.description, "score": score_text(executed),
-             "quick": executed is not None and is_quick(results_of(executed), run_of(executed))}
-            for post, executed in sort_pairs(pairs)]
+    return [{"title": page.post.title, "href": root + url_path(page.post.output_path),
+             "date": page.post.date, "description": page.post.description,
+             "score": score_text(page), "quick": is_quick(page.results, page.run)}
+            for page in sort_pages(pages)]
 
 
-def results_of(executed: Any) -> dict[str, Any]:
-    if executed is None:
-        return {"values": {}, "data": [], "environment": {}}
-    return executed.results or from_notebook(executed.notebook)
-
-
-def run_of(executed: Any) -> dict[str, Any]:
-    return dict(getattr(executed, "run", None) or {})
-
-
-def score_text(executed: Any) -> str:
+def score_text(page: Page) -> str:
     """"test accuracy 97.1%" or "" when the run recorded none."""
-    accuracy = results_of(executed)["values"].get("test_accuracy")
-    if isinstance(accuracy, (int, float)) and not isinstance(accuracy, bool):
-        return f"test accuracy {percent(accuracy)}"
-    return ""
+    accuracy = page.results.get("values", {}).get("test_accuracy")
+    return f"test accuracy {percent(accuracy)}" if is_number(accuracy) else ""
 
 
 def entry_id(post: Any, site: Any) -> str:
@@ -216,11 +186,11 @@ def rfc3339(date: datetime.date) -> str:
     return f"{date.isoformat()}T00:00:00Z"
 
 
-def build_stamp(pairs: Sequence[Pair]) -> str:
+def build_stamp(pages: Sequence[Page]) -> str:
     """SOURCE_DATE_EPOCH (reproducible builds) if set, else the newest post's date."""
     epoch = os.environ.get("SOURCE_DATE_EPOCH")
     if epoch:
         moment = datetime.datetime.fromtimestamp(int(epoch), tz=datetime.timezone.utc)
         return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
-    newest = max((post.date for post, _ in sort_pairs(pairs)), default=datetime.date(1970, 1, 1))
+    newest = max((post.date for post in posts_of(pages)), default=datetime.date(1970, 1, 1))
     return rfc3339(newest)

@@ -26,19 +26,19 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import jinja2
 from markupsafe import Markup, escape
 
 from catdog import stats
-from catdog.results import MIME_TYPE, from_notebook
-from sitegen import datasources
+from catdog.results import MIME_TYPE
 from sitegen import markup
+from sitegen.cache import Page
 from sitegen.config import OUTPUT_DEFAULTS
 from sitegen.contrast import readable_colours
 from sitegen.exceptions import RenderError
-from sitegen.files import naming
+from sitegen.datasources import DataSource
 from sitegen.highlight import code_html, notebook_language
 from sitegen.mathml import MathError
 from sitegen.outputs import cut_text, human_size, image_size, lighter_png
@@ -58,15 +58,6 @@ def strip_ansi(source: str) -> str:
 QUICK_BANNER = ("Quick run: tiny synthetic data, one epoch, random weights — "
                 "these numbers mean nothing.")
 IMAGE_TYPES = {"image/png": "png", "image/jpeg": "jpg", "image/svg+xml": "svg"}
-
-
-class Executed(Protocol):
-    """What the cache hands the renderer for one post (duck-typed)."""
-
-    notebook: Any  # the executed notebook: the post's cells plus outputs
-    results: dict  # catdog.results.from_notebook(notebook): values, data, environment
-    run: dict      # mode "real"|"smoke", ran_at (ISO), duration_s, parameters, kernel
-    # and, optionally, `highlighted` and `prose`: the entry's memos of its cells' HTML
 
 
 # ---------------------------------------------------------------- Jinja environments and filters
@@ -163,33 +154,49 @@ def replay_line(line: str) -> str:
 
 # ---------------------------------------------------------------- one post
 
-def render_post(post: Any, executed: Executed, site: Any, env: jinja2.Environment,
-                out_dir: str | Path) -> list[Path]:
-    """Writes the post's page, its images and its results.json under `out_dir`.
+def render_post(page: Page, site: Any, env: jinja2.Environment) -> dict[str, bytes]:
+    """The post's page, its images and its results.json, by the name each is published under.
 
-    Returns the paths written. Raises RenderError (naming the post and cell) if prose quotes
-    a name that is not defined. Nothing is written before the whole page rendered.
+    Raises RenderError (naming the post and cell) if prose quotes a name that is not defined.
+    Nothing is written here: the site's one writer (sitegen.sitewriter) writes what this returns.
     """
-    out_dir = Path(out_dir)
-    results = executed.results or from_notebook(executed.notebook)
-    reproduction = getattr(executed, "reproduction", None)
-    page = make_page(post, site)
-    summary = summarize(results, executed.run, reproduction)
-    images = Assets(page["asset_url"], dict(getattr(site, "outputs", OUTPUT_DEFAULTS)))
-    reserved = {"contents", *(f"cell-{n}" for n in range(1, len(executed.notebook.cells) + 1))}
+    post, results = page.post, page.results
+    layout = make_page(post, site)
+    summary = summarize(page)
+    images = Assets(layout["asset_url"], dict(getattr(site, "outputs", OUTPUT_DEFAULTS)))
+    reserved = {"contents", *(f"cell-{n}" for n in range(1, len(page.notebook.cells) + 1))}
     with markup.page_headings(reserved) as headings:
-        body = render_cells(post, executed.notebook, site, page, results, images,
-                            getattr(executed, "highlighted", {}), getattr(executed, "prose", {}))
-    html = render_layout(env, post, site=site, page=page, content=Markup(body),
-                         summary=summary, run=executed.run,
-                         quick=is_quick(results, executed.run), quick_banner=QUICK_BANNER,
+        body = render_cells(post, page.notebook, site, layout, results, images,
+                            page.highlighted, page.prose)
+    html = render_layout(env, post, site=site, page=layout, content=Markup(body),
+                         summary=summary, run=page.run,
+                         quick=is_quick(results, page.run), quick_banner=QUICK_BANNER,
                          toc=markup.contents(headings.found, getattr(site, "toc_min_headings", 4)))
     files = {post.output_path: html.encode("utf-8"),
-             f"{post.asset_dir}/results.json": dump_json(post_record(post, results,
-                                                                     executed.run,
-                                                                     reproduction))}
+             f"{post.asset_dir}/results.json": dump_json(post_record(page))}
     files.update({f"{post.asset_dir}/{name}": data for name, data in images.files.items()})
-    return [write_file(out_dir, relative, data) for relative, data in sorted(files.items())]
+    return files
+
+
+def with_run_files(page: Page, rendered: dict[str, bytes]) -> dict[str, bytes | Path]:
+    """The page's files and those its run wrote (its CSV, say), published beside the page.
+
+    The builder's own files there (results.json, figures, whole outputs) win: a run's file of
+    the same name, in any letter case (macOS disks ignore it), is left out with a warning naming
+    both.
+    """
+    prefix = f"{page.post.asset_dir}/"
+    builders = {name[len(prefix):].casefold(): name[len(prefix):] for name in rendered
+                if name.startswith(prefix)}
+    files: dict[str, bytes | Path] = dict(rendered)
+    for name, path in page.files.items():
+        if (theirs := builders.get(name.casefold())) is not None:
+            log.warning("%s: its run's file %s is not published: the builder writes %s beside "
+                        "the page; have the post write it under another name.", page.post.path,
+                        name, theirs)
+            continue
+        files[prefix + name] = path
+    return files
 
 
 def render_layout(env: jinja2.Environment, post: Any, **context: Any) -> str:
@@ -223,43 +230,40 @@ def is_quick(results: Mapping[str, Any], run: Mapping[str, Any] | None) -> bool:
     return (run or {}).get("mode") == "smoke" or bool(results.get("values", {}).get("quick"))
 
 
-def post_record(post: Any, results: Mapping[str, Any], run: Mapping[str, Any] | None,
-                reproduction: Mapping[str, Any] | None = None) -> dict:
+def post_record(page: Page) -> dict:
     """The post's results.json: where it is, what it recorded, how it ran, and (once
     `--reproduce` ran it) what came back.
 
-    Data is given by identity (name, URL, fingerprint), never by the path of the machine
-    that ran the post.
+    Data is given by identity (name, URL, fingerprint), and the environment without the path
+    catdog was imported from: never a path of the machine that ran the post.
     """
-    sources, _ = datasources.sources_of(results, post.url)
+    post = page.post
     record = {"url": post.url, "title": post.title, "date": post.date.isoformat(),
-              "values": results.get("values", {}), "data": [s.published() for s in sources],
-              "environment": results.get("environment", {}), "run": dict(run or {})}
-    return {**record, "reproduced": dict(reproduction)} if reproduction else record
+              "values": page.results.get("values", {}),
+              "data": [source.published() for source in page.sources],
+              "environment": published_environment(page.results.get("environment", {})),
+              "run": dict(page.run or {})}
+    return {**record, "reproduced": dict(page.reproduction)} if page.reproduction else record
+
+
+def published_environment(environment: Mapping[str, Any]) -> dict[str, Any]:
+    """The run's environment without `catdog.path` (where this machine has catdog)."""
+    catdog = environment.get("catdog")
+    if not isinstance(catdog, Mapping) or "path" not in catdog:
+        return dict(environment)
+    return {**environment, "catdog": {k: v for k, v in catdog.items() if k != "path"}}
 
 
 def dump_json(value: Any) -> bytes:
     return (json.dumps(value, indent=2, sort_keys=True, default=str) + "\n").encode("utf-8")
 
 
-def write_file(out_dir: Path, relative: str, data: bytes) -> Path:
-    """Writes `out_dir/relative`, refusing any path that would land outside `out_dir`."""
-    path = (out_dir / relative).resolve()
-    if not path.is_relative_to(out_dir.resolve()):
-        raise ValueError(f"refusing to write outside {out_dir}. Received: {relative!r}")
-    if not path.parent.is_dir():  # one look where the folder exists (a page's files share it)
-        path.parent.mkdir(parents=True, exist_ok=True)
-    with naming(path):  # a full disk's error names no file by itself
-        path.write_bytes(data)
-    return path
-
-
 # ---------------------------------------------------------------- summary box
 
-def summarize(results: Mapping[str, Any], run: Mapping[str, Any] | None,
-              reproduction: Mapping[str, Any] | None = None) -> dict[str, Any]:
+def summarize(page: Page) -> dict[str, Any]:
     """The summary box: the final test score and the run's facts, as display strings."""
-    values, env, run = results.get("values", {}), results.get("environment", {}), run or {}
+    results, run = page.results, page.run or {}
+    values, env = results.get("values", {}), results.get("environment", {})
     score = values.get("test_accuracy")
     loss = values.get("test_loss")
     return {"score": markup.keep_units_together(stats.accuracy_text(values, "test_", detail=True))
@@ -267,8 +271,8 @@ def summarize(results: Mapping[str, Any], run: Mapping[str, Any] | None,
             "loss": f"{loss:.4f}" if is_number(loss) else None,
             "findings": findings(values),
             "facts": [(label, markup.keep_units_together(text)) for label, text in
-                      run_facts(values, env, run, results.get("data", []))
-                      + reproduction_fact(reproduction) if text]}
+                      run_facts(values, env, run, page.sources)
+                      + reproduction_fact(page.reproduction) if text]}
 
 
 def reproduction_fact(reproduction: Mapping[str, Any] | None) -> list[tuple[str, str]]:
@@ -320,27 +324,25 @@ def all_training(values: Mapping) -> str:
             f"{seconds(total.get('seconds', 0))}")
 
 
-def data_fallback(data: list) -> str:
+def data_fallback(sources: list[DataSource]) -> str:
     """What the run read, from catdog's data records, when the post recorded no `data_source`."""
-    sources, _ = datasources.sources_of({"data": data}, "the results")
     return "; ".join(f"{source.name} ({source.kind})" for source in sources)
 
 
-def data_identity(data: list) -> str:
+def data_identity(sources: list[DataSource]) -> str:
     """Which bytes the run read, so a reader anywhere can check they have the same data."""
-    sources, _ = datasources.sources_of({"data": data}, "the results")
     return "; ".join(source.describe() for source in sources)
 
 
 def run_facts(values: Mapping, env: Mapping, run: Mapping,
-              data: list | None = None) -> list[tuple[str, str]]:
+              sources: list[DataSource]) -> list[tuple[str, str]]:
     backend = env.get("keras_backend")
     return [
         ("Validation accuracy", stats.accuracy_text(values, "val_", detail=True)
          if is_number(values.get("val_accuracy")) else ""),
         ("Device", str(values.get("device") or "")),
-        ("Data", str(values.get("data_source") or data_fallback(data or []))),
-        ("Data fingerprint", data_identity(data or [])),
+        ("Data", str(values.get("data_source") or data_fallback(sources))),
+        ("Data fingerprint", data_identity(sources)),
         ("Images", image_counts(values)),
         ("Final model's training", final_training(values)),
         ("All training in this post", all_training(values)),

@@ -25,10 +25,9 @@ import nbformat.v4 as v4
 import pytest
 
 from sitegen.config import make_config
-from sitegen.feeds import render_listings
 from sitegen.posts import read_post
-from sitegen.render import make_environment, render_post
-from test_render import make_executed, record, tiny_png, write_post, VALUES
+from sitegen.render import make_environment
+from test_render import make_executed, publish, publish_listings, record, tiny_png, write_post, VALUES
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -82,8 +81,8 @@ def page(tmp_path_factory) -> Path:
                      "image/png": base64.b64encode(tiny_png(240)).decode()}),
                  record(VALUES)])]
     executed = make_executed(post, cells=cells)
-    render_post(post, executed, site, env, tmp / "_site")
-    render_listings([(post, executed)], site, env, tmp / "_site")
+    publish(executed, site, env, tmp / "_site")
+    publish_listings([executed], site, env, tmp / "_site")
     return tmp / "_site" / post.output_path
 
 

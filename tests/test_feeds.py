@@ -13,10 +13,10 @@ import pytest
 
 from sitegen.checks import check_site
 from sitegen.config import make_config
-from sitegen.feeds import render_listings
 from sitegen.posts import read_post
-from sitegen.render import make_environment, render_post
-from test_render import VALUES, assert_well_formed, make_executed, write_post
+from sitegen.render import make_environment
+from test_render import (VALUES, assert_well_formed, make_executed, publish, publish_listings,
+                         write_post)
 
 ROOT = Path(__file__).resolve().parents[1]
 ATOM = "{http://www.w3.org/2005/Atom}"
@@ -39,20 +39,19 @@ def build_site(tmp_path: Path, site, out: Path) -> list:
                front="---\ntitle: Pending\ntags: [Keras CNN]\n---\n\n", body="No score.\n")
     write_post(posts_dir, "2023-11-01-never-ran.md", title="Never ran")
     env = make_environment(ROOT / "templates")
-    pairs = []
+    pages = []
     for post in read_all(posts_dir, site):
-        if post.slug == "never-ran":
-            pairs.append((post, None))
+        if post.slug == "never-ran":  # no run, no page
             continue
         quick = post.slug == "quick"
         values = {**VALUES, "test_accuracy": 0.5 if quick else 0.9713}
         if post.slug == "pending":
             values = {"epochs": 1}
         executed = make_executed(post, values, mode="smoke" if quick else "real")
-        render_post(post, executed, site, env, out)
-        pairs.append((post, executed))
-    render_listings(pairs, site, env, out)
-    return pairs
+        publish(executed, site, env, out)
+        pages.append(executed)
+    publish_listings(pages, site, env, out)
+    return pages
 
 
 @pytest.fixture
@@ -160,11 +159,11 @@ def unicode_site(tmp_path):
     site = make_config({"url": "https://example.org", "baseurl": "/blog"}, ROOT)
     env = make_environment(ROOT / "templates")
     out = tmp_path / "_site"
-    pairs = [(post, make_executed(post)) for post in read_all(posts_dir, site)]
-    for post, executed in pairs:
-        render_post(post, executed, site, env, out)
-    render_listings(pairs, site, env, out)
-    return site, out, pairs
+    pages = [make_executed(post) for post in read_all(posts_dir, site)]
+    for page in pages:
+        publish(page, site, env, out)
+    publish_listings(pages, site, env, out)
+    return site, out, pages
 
 
 def test_unicode_names_give_files_and_percent_encoded_links(unicode_site):
@@ -195,14 +194,14 @@ def test_unicode_links_in_feed_and_sitemap_are_valid_urls(unicode_site):
 def test_tags_that_slugify_alike_share_a_page_and_are_reported(unicode_site, caplog):
     from sitegen.feeds import tag_clashes
 
-    site, out, pairs = unicode_site
+    site, out, pages = unicode_site
     assert sorted(p.name for p in (out / "tags").iterdir()) == ["keras.html", "été.html",
                                                                  "猫.html"]
     html = (out / "tags/keras.html").read_text()
     assert "Dogs" in html and "Chats" in html and "Posts tagged “Keras”" in html
-    assert tag_clashes(pairs) == [
+    assert tag_clashes(pages) == [
         "tags 'Keras', 'keras' all make tags/keras.html ('Keras' in 2024-08-04-chats-été.md; "
         "'keras' in 2024-08-05-dogs.md): they share one page titled 'Keras'; spell them alike"]
     with caplog.at_level("WARNING", logger="sitegen.feeds"):
-        render_listings(pairs, site, make_environment(ROOT / "templates"), out)
+        publish_listings(pages, site, make_environment(ROOT / "templates"), out)
     assert "tags/keras.html" in caplog.text

@@ -11,12 +11,13 @@ from types import SimpleNamespace
 import nbformat.v4 as v4
 import pytest
 
-from sitegen import assembly, highlight, markup
-from sitegen.cache import Cache
+from sitegen import highlight, markup
+from sitegen.cache import Cache, Page
 from sitegen.config import make_config
 from sitegen.execute import Execution
 from sitegen.posts import read_post
-from sitegen.render import make_environment, render_post
+from sitegen.render import make_environment
+from test_render import publish
 
 ROOT = Path(__file__).resolve().parents[1]
 PROSE = ["# Results\n\nAccuracy of 97 % with $\\log p$.", "## Results\n\n| a | b |\n|---|---|\n| 1 | 2 |",
@@ -111,12 +112,14 @@ def test_a_page_is_the_same_from_the_memos_as_without(entry, tmp_path):
     stored = reloaded(entry)
     stored.manifest["results"] = {"values": {"x": 1}}
     stored.notebook.cells.pop()  # the bad formula: that page is an error either way
-    with_memos = assembly.as_run(stored)
+    with_memos = Page(post, stored.results, stored.run, entry=stored)
     assert with_memos.highlighted and with_memos.prose
-    without = assembly.PageContent(with_memos.notebook, with_memos.results, with_memos.run)
+    without = Page(post, stored.results, stored.run, cells=with_memos.notebook)
     env = make_environment(ROOT / "templates")
-    pages = [render_post(post, content, site, env, tmp_path / name)[0].read_bytes()
-             for name, content in (("memo", with_memos), ("plain", without))]
+    pages = []
+    for name, page in (("memo", with_memos), ("plain", without)):
+        publish(page, site, env, tmp_path / name)
+        pages.append((tmp_path / name / post.output_path).read_bytes())
     assert pages[0] == pages[1]
     assert b"results-2" in pages[0]  # the second "Results" rendered again, on this page
 

@@ -17,7 +17,10 @@ from catdog.results import MIME_TYPE
 from sitegen.config import make_config
 from sitegen.exceptions import RenderError
 from sitegen.posts import read_post
-from sitegen.render import clean_terminal_text, make_environment, percent, render_post, seconds
+from sitegen.cache import Page
+from sitegen.render import (clean_terminal_text, make_environment, percent, render_post, seconds,
+                            with_run_files)
+from sitegen.sitewriter import SiteWriter
 
 ROOT = Path(__file__).resolve().parents[1]
 FRONT = "---\ntitle: {title}\ntags: [keras, cnn]\n---\n\n"
@@ -74,9 +77,21 @@ def make_executed(post, values: dict = VALUES, mode: str = "real", cells=None):
     notebook = v4.new_notebook(cells=cells if cells is not None else executed_cells(post, values))
     from catdog.results import from_notebook
 
-    return SimpleNamespace(notebook=notebook, results=from_notebook(notebook),
-                           run={"mode": mode, "ran_at": "2024-01-05T10:00:00+00:00",
-                                "duration_s": 320.0, "parameters": {}, "kernel": "python3"})
+    return Page(post, from_notebook(notebook), {"mode": mode, "ran_at": "2024-01-05T10:00:00+00:00",
+                                                "duration_s": 320.0, "parameters": {},
+                                                "kernel": "python3"}, cells=notebook)
+
+
+def publish(page: Page, site, env, out: Path) -> list[Path]:
+    """What a build does with one page: render it, then write it through the site's writer."""
+    names = SiteWriter(out).write_all(with_run_files(page, render_post(page, site, env)))
+    return [out / name for name in names]
+
+
+def publish_listings(pages: list[Page], site, env, out: Path) -> list[Path]:
+    from sitegen.feeds import render_listings
+
+    return [out / name for name in SiteWriter(out).write_all(render_listings(pages, site, env))]
 
 
 def write_post(directory: Path, name: str = "2024-01-05-cat-or-dog.md", title: str = "Cat or dog",
@@ -96,7 +111,7 @@ def rendered(tmp_path, site_config, env):
     """A rendered post: (post, out_dir, page html, written paths)."""
     post = read_post(write_post(tmp_path), site_config)
     out = tmp_path / "_site"
-    written = render_post(post, make_executed(post), site_config, env, out)
+    written = publish(make_executed(post), site_config, env, out)
     return post, out, (out / post.output_path).read_text(), written
 
 
@@ -166,7 +181,7 @@ def test_the_findings_box_lists_each_question_with_its_answer_and_test(tmp_path,
                                                              "seconds": 1500.0}}
     executed = make_executed(post, values)
     out = tmp_path / "_site"
-    render_post(post, executed, site_config, env, out)
+    publish(executed, site_config, env, out)
     html = (out / post.output_path).read_text()
     box = html[html.index('<section class="findings"'):html.index("</section>")]
     assert "<strong>Does B beat A?</strong> B and A disagree on only 2 photos (2 vs 0)" in box
@@ -200,7 +215,7 @@ def test_code_is_highlighted_with_pygments(rendered):
 
 def test_title_is_escaped(tmp_path, site_config, env):
     post = read_post(write_post(tmp_path, title="'<script>x</script>'"), site_config)
-    render_post(post, make_executed(post), site_config, env, tmp_path / "out")
+    publish(make_executed(post), site_config, env, tmp_path / "out")
     html = (tmp_path / "out" / post.output_path).read_text()
     assert "<script>" not in html and "&lt;script&gt;x&lt;/script&gt;" in html
 
@@ -209,7 +224,7 @@ def test_title_is_escaped(tmp_path, site_config, env):
                                                                                "quick-value"])
 def test_quick_runs_carry_a_banner(tmp_path, site_config, env, mode, quick):
     post = read_post(write_post(tmp_path), site_config)
-    render_post(post, make_executed(post, {**VALUES, "quick": quick}, mode), site_config, env, tmp_path)
+    publish(make_executed(post, {**VALUES, "quick": quick}, mode), site_config, env, tmp_path)
     assert "these numbers mean nothing" in (tmp_path / post.output_path).read_text()
 
 
@@ -218,7 +233,7 @@ def test_error_output_is_shown_without_ansi(tmp_path, site_config, env):
     error = v4.new_output("error", ename="ValueError", evalue="bad <x>",
                           traceback=["\x1b[31mValueError\x1b[0m: bad <x>"])
     cells = [v4.new_code_cell("raise ValueError", outputs=[error])]
-    render_post(post, make_executed(post, cells=cells), site_config, env, tmp_path)
+    publish(make_executed(post, cells=cells), site_config, env, tmp_path)
     html = (tmp_path / post.output_path).read_text()
     assert '<pre class="output error">ValueError: bad &lt;x&gt;</pre>' in html
 
@@ -230,7 +245,7 @@ def test_cell_tags(tmp_path, site_config, env, tag, shown, folded):
     post = read_post(write_post(tmp_path), site_config)
     cell = v4.new_code_cell("secret_code = 1", metadata={"tags": [tag]},
                             outputs=[v4.new_output("stream", name="stdout", text="visible\n")])
-    render_post(post, make_executed(post, cells=[cell]), site_config, env, tmp_path)
+    publish(make_executed(post, cells=[cell]), site_config, env, tmp_path)
     html = (tmp_path / post.output_path).read_text()
     assert ("secret_code" in html) is shown
     if folded:
@@ -243,7 +258,7 @@ def test_undefined_result_names_post_cell_and_known_names(tmp_path, site_config,
     post = read_post(write_post(tmp_path, body="Hi\n\n```python\nx\n```\n\n"
                                                "Got {{ results.f1_score }}.\n"), site_config)
     with pytest.raises(RenderError) as caught:
-        render_post(post, make_executed(post, cells=[
+        publish(make_executed(post, cells=[
             v4.new_markdown_cell("Hi"), v4.new_code_cell("x", outputs=[record(VALUES)]),
             v4.new_markdown_cell("Got {{ results.f1_score }}.")]), site_config, env, tmp_path)
     message = str(caught.value)
@@ -257,7 +272,7 @@ def test_a_filter_given_the_wrong_value_names_the_md_line_and_the_filter(tmp_pat
     post = read_post(write_post(tmp_path, body=f"Hi\n\n```python\nx\n```\n\n{prose}\n"), site_config)
     values = {"test": {"loss": 0.3}}  # a dict without `accuracy`
     with pytest.raises(RenderError) as caught:
-        render_post(post, make_executed(post, cells=[
+        publish(make_executed(post, cells=[
             v4.new_markdown_cell("Hi"), v4.new_code_cell("x", outputs=[record(values)]),
             v4.new_markdown_cell(prose)]), site_config, env, tmp_path)
     message = str(caught.value)
@@ -269,7 +284,7 @@ def test_a_filter_given_the_wrong_value_names_the_md_line_and_the_filter(tmp_pat
 def test_site_baseurl_in_prose(tmp_path, env):
     site_config = make_config({"baseurl": "/catdog"}, ROOT)
     post = read_post(write_post(tmp_path, body="![cat]({{ site.baseurl }}/cat.png)\n"), site_config)
-    render_post(post, make_executed(post, cells=[v4.new_markdown_cell(
+    publish(make_executed(post, cells=[v4.new_markdown_cell(
         "![cat]({{ site.baseurl }}/cat.png)")]), site_config, env, tmp_path)
     assert 'src="/catdog/cat.png"' in (tmp_path / post.output_path).read_text()
 
@@ -277,7 +292,7 @@ def test_site_baseurl_in_prose(tmp_path, env):
 def test_markdown_tables_and_math(tmp_path, site_config, env):
     post = read_post(write_post(tmp_path), site_config)
     cells = [v4.new_markdown_cell("| a | b |\n|---|---|\n| 1 | 2 |\n\nLoss $L = -\\log p$")]
-    render_post(post, make_executed(post, cells=cells), site_config, env, tmp_path)
+    publish(make_executed(post, cells=cells), site_config, env, tmp_path)
     html = (tmp_path / post.output_path).read_text()
     assert "<table>" in html and '<span class="math inline">' in html
 
@@ -322,7 +337,7 @@ def render_cells_of(tmp_path, cells, settings: dict | None = None, body: str = B
     site_config = make_config(settings or {}, ROOT)
     post = read_post(write_post(tmp_path, body=body), site_config)
     out = tmp_path / "_site"
-    render_post(post, make_executed(post, cells=cells), site_config, make_environment(ROOT / "templates"),
+    publish(make_executed(post, cells=cells), site_config, make_environment(ROOT / "templates"),
                 out)
     return post, out, (out / post.output_path).read_text()
 

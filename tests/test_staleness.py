@@ -184,7 +184,7 @@ def test_status_imports_no_keras(site):
 
 def test_injected_parameters_stay_after_the_parameters_cell():
     import nbformat
-    from sitegen.assembly import merge_outputs
+    from sitegen.cache import merge_outputs
     from sitegen.execute import inject_parameters
 
     v4 = nbformat.v4
