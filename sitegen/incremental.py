@@ -45,6 +45,7 @@ def render_posts(published: list[PostState], config: SiteConfig, writer: SiteWri
     common = _render_context(config)
     memo = Memo(writer.site_dir / BUILDINFO, context=str(MEMO_VERSION))
     old, info = memo.data, {}
+    pages = {state.name: cache.page(state) for state in published}
     stamps = {s.name: _page_stamp(s, common) for s in published}
     to_render = []
     for state in published:
@@ -54,7 +55,8 @@ def render_posts(published: list[PostState], config: SiteConfig, writer: SiteWri
             info[state.name] = before
         else:
             to_render.append(state)
-    written = parallel_map(_render_one, [(state, config, writer) for state in to_render])
+    written = parallel_map(_render_one, [(state, pages[state.name], config, writer)
+                                         for state in to_render])
     for state, files in zip(to_render, written):
         if isinstance(files, RenderError):  # the report shows it, once
             errors.append(files)
@@ -66,7 +68,7 @@ def render_posts(published: list[PostState], config: SiteConfig, writer: SiteWri
     memo.data = info
     writer.write(BUILDINFO, memo.dumps())
     log.info("%d pages rendered, %d reused", len(to_render), len(published) - len(to_render))
-    return [cache.page(s) for s in published if s.name in info]
+    return [pages[s.name] for s in published if s.name in info]
 
 
 def _previous_page(state: PostState, before: dict[str, Any] | None, config: SiteConfig,
@@ -77,20 +79,18 @@ def _previous_page(state: PostState, before: dict[str, Any] | None, config: Site
     if (before and before.get("mode") == state.mode
             and writer.link_unchanged(before["files"])):
         return {**before, "stamp": "previous page kept"}
-    files = _render_one(state, config, writer, as_run=True)
+    files = _render_one(state, cache.page(state, as_run=True), config, writer)
     if isinstance(files, RenderError):
         return None
     return {"stamp": "previous run's page", "files": files, "mode": state.mode}
 
 
-def _render_one(state: PostState, config: SiteConfig, writer: SiteWriter,
-                as_run: bool = False) -> list[str] | RenderError:
-    """Renders one post (or, `as_run`, its run with the prose it had then); the files
-    written, relative to the site, or why it could not."""
+def _render_one(state: PostState, page: Page, config: SiteConfig,
+                writer: SiteWriter) -> list[str] | RenderError:
+    """Renders one post's page; the files written, relative to the site, or why it could not."""
     from sitegen import render
 
     env = render.make_environment(config.templates_dir)
-    page = cache.page(state, as_run)
     try:
         files = render.with_run_files(page, render.render_post(page, config, env))
     except RenderError as error:

@@ -1,10 +1,13 @@
 """The builder's boundaries, measured: how often a build walks back into `sitegen/build.py`,
-and which modules name paths inside `_freeze/`."""
+how often each stage is entered per post, which modules name paths inside `_freeze/`, and
+that one module alone writes `_site/`."""
 
 from __future__ import annotations
 
+import ast
 import collections
 import io
+import os
 import re
 import shutil
 import sys
@@ -72,3 +75,134 @@ def freeze_paths(path: Path) -> list[str]:
 def test_only_the_cache_names_a_path_inside_freeze():
     assert [where for path in sorted(SITEGEN.glob("*.py")) if path.name != "cache.py"
             for where in freeze_paths(path)] == []
+
+
+# ---------------------------------------------------------------- one writer of _site/
+
+# Every sitegen module that writes a file, and what it writes. Only sitewriter writes the site;
+# a new writer must be added here, saying what it writes, or the test below fails.
+WRITERS = {
+    "sitewriter.py": "_site/ (the only one)",
+    "files.py": "the primitives the writers call",
+    "cache.py": "entries under _freeze/",
+    "memo.py": "memos under _freeze/.local/ (and .buildinfo.json, through sitewriter)",
+    "reproduce.py": "reproduced.json beside an entry",
+    "execute.py": "the kernel's log in the run's working folder",
+    "newpost.py": "a new post under posts/",
+}
+WRITE_CALLS = {"write_bytes", "write_text", "copyfile", "copyfileobj", "copy2", "copytree",
+               "copy_regular", "symlink", "swap_directory", "write_atomically", "write_file"}
+OS_WRITE_CALLS = {"link", "rename", "replace", "move", "copy"}  # as os.x or shutil.x: str has some
+
+
+def write_calls(path: Path) -> list[str]:
+    """Where a module's code calls something that writes a file: a copy, link, rename or
+    write, or `open` with a mode that writes."""
+    tree = ast.parse(path.read_text())
+    found = []
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Call):
+            continue
+        name = getattr(node.func, "attr", getattr(node.func, "id", ""))
+        owner = getattr(getattr(node.func, "value", None), "id", "")
+        modes = [arg.value for arg in node.args[1:2] + [k.value for k in node.keywords
+                                                        if k.arg == "mode"]
+                 if isinstance(arg, ast.Constant) and isinstance(arg.value, str)]
+        if (name in WRITE_CALLS or (name in OS_WRITE_CALLS and owner in ("os", "shutil"))
+                or (name == "open" and any(set(m) & set("wax+") for m in modes))):
+            found.append(f"{path.name}:{node.lineno}")
+    return found
+
+
+def test_only_the_listed_modules_write_files():
+    writers = {path.name for path in SITEGEN.glob("*.py") if write_calls(path)}
+    assert writers == set(WRITERS)
+
+
+def test_only_the_site_writer_writes_under_the_site(tmp_path, monkeypatch):
+    """Every file operation of a build under `_site` (its staging folder and the old one it
+    swaps out included) comes from sitegen/sitewriter.py, as Python's audit events show."""
+    root = tmp_path / "golden"
+    shutil.copytree(REPO / "tests/golden/site", root)
+    shutil.copytree(REPO / "templates", root / "templates")
+    (root / "assets").mkdir()
+    (root / "assets" / "photo.txt").write_text("a photo")
+    writers: collections.Counter = collections.Counter()
+    _AUDIT.update(root=str(root.resolve()), writers=writers)
+    try:
+        for _ in range(2):  # the first build renders every page, the second links them
+            assert build.main(["--root", str(root), "--frozen"]) == 0
+    finally:
+        _AUDIT.clear()
+    assert set(writers) == {"sitewriter.py"} and writers["sitewriter.py"] > 20
+
+
+_AUDIT: dict = {}  # set while a test listens: an audit hook cannot be removed once added
+WRITE_EVENTS = {"open", "os.link", "os.rename", "os.replace", "os.mkdir", "shutil.copyfile",
+                "shutil.copytree", "os.remove", "os.rmdir", "os.symlink", "os.utime"}
+
+
+def _site_writer(event: str, args: tuple) -> None:
+    if not _AUDIT or event not in WRITE_EVENTS:
+        return
+    if event == "open" and (args[1] is None or not set(str(args[1])) & set("wax+")) \
+            and not (isinstance(args[2], int) and args[2] & (os.O_WRONLY | os.O_RDWR)):
+        return
+    paths = [str(arg) for arg in args if isinstance(arg, (str, Path))]
+    if not any(_under_site(path) for path in paths):
+        return
+    frame = sys._getframe(1)
+    while frame is not None and not _is_writer_frame(frame):
+        frame = frame.f_back
+    _AUDIT["writers"][Path(frame.f_code.co_filename).name if frame else "?"] += 1
+
+
+def _under_site(path: str) -> bool:
+    root = _AUDIT["root"]
+    resolved = os.path.realpath(path)
+    return resolved.startswith(root + os.sep) and "_site" in resolved[len(root):].split(os.sep)[1]
+
+
+def _is_writer_frame(frame) -> bool:
+    """The nearest builder module (the file primitives are called by their writer)."""
+    name = module_of(frame.f_code)
+    return name is not None and name not in ("sitegen/files.py",)
+
+
+sys.addaudithook(_site_writer)
+
+
+# ---------------------------------------------------------------- each stage once per post
+
+# A post's life, one entry function per stage (execute.run_post and cache.store are entered
+# once per run: tests/test_build.py runs posts; a --frozen build runs none).
+STAGES = {"read": ("sitegen/posts.py", "read_post"), "key": ("sitegen/freshness.py", "assess_post"),
+          "load": ("sitegen/cache.py", "load"), "page": ("sitegen/cache.py", "page"),
+          "render": ("sitegen/render.py", "render_post")}
+
+
+def stage_calls(argv: list[str]) -> dict[str, int]:
+    """How many times each stage's entry function is called while `argv` builds."""
+    wanted = {where: stage for stage, where in STAGES.items()}
+    calls = collections.Counter()
+
+    def profile(frame, event, arg):
+        if event == "call":
+            stage = wanted.get((module_of(frame.f_code), frame.f_code.co_name))
+            if stage:
+                calls[stage] += 1
+
+    sys.setprofile(profile)
+    try:
+        build.main(argv)
+    finally:
+        sys.setprofile(None)
+    return dict(calls)
+
+
+def test_a_build_enters_each_stage_once_per_post(tmp_path):
+    root = tmp_path / "golden"
+    shutil.copytree(REPO / "tests/golden/site", root)
+    shutil.copytree(REPO / "templates", root / "templates")
+    posts = len(list((root / "posts").glob("*.md")))
+    assert stage_calls(["--root", str(root), "--frozen"]) == dict.fromkeys(STAGES, posts)

@@ -620,3 +620,13 @@ def test_numbers_stay_with_their_units(tmp_path):
     _, _, html = render_cells_of(tmp_path, [v4.new_markdown_cell(
         "It scores 97.1 % (95 % CI 96.0–98.0 %) in 5 min 12 s on 3 cats.")])
     assert "97.1\u00a0% (95\u00a0% CI 96.0–98.0\u00a0%) in 5\u00a0min 12\u00a0s on 3 cats" in html
+
+
+def test_results_json_leaves_out_where_catdog_was_imported_from(tmp_path, site_config, env):
+    post = read_post(write_post(tmp_path), site_config)
+    page = make_executed(post)
+    page.results["environment"] = {"keras": "3.0", "catdog": {"path": "/home/me/catdog",
+                                                              "sha256": "abc"}}
+    publish(page, site_config, env, tmp_path / "_site")
+    record = json.loads((tmp_path / "_site" / post.asset_dir / "results.json").read_text())
+    assert record["environment"] == {"keras": "3.0", "catdog": {"sha256": "abc"}}
