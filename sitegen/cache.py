@@ -49,6 +49,7 @@ import nbformat
 
 from catdog import results as catdog_results
 from sitegen import datasources
+from sitegen.cells import is_injected
 from sitegen.exceptions import WriteError
 from sitegen.files import (RefusedFile, copy_regular, describe_irregular, final_name,
                            open_regular, swap_directory, write_atomically, write_file)
@@ -524,8 +525,8 @@ def merge_outputs(post_notebook: nbformat.NotebookNode,
     copy of every output cost 3 % of a cold render.
     """
     ran = [cell for cell in executed.cells if cell.cell_type == "code"]
-    twins = [cell for cell in ran if not _is_injected(cell)]
-    injected_after = {id(ran[i - 1]): cell for i, cell in enumerate(ran) if _is_injected(cell)}
+    twins = [cell for cell in ran if not is_injected(cell)]
+    injected_after = {id(ran[i - 1]): cell for i, cell in enumerate(ran) if is_injected(cell)}
     cells, twin_of = [], iter(twins)
     for cell in post_notebook.cells:
         if cell.cell_type != "code":
@@ -540,10 +541,6 @@ def merge_outputs(post_notebook: nbformat.NotebookNode,
     notebook = nbformat.NotebookNode(executed)
     notebook.cells = cells
     return notebook
-
-
-def _is_injected(cell) -> bool:
-    return "injected-parameters" in cell.metadata.get("tags", [])
 
 
 def now_iso() -> str:

@@ -82,6 +82,7 @@ def check_claims(claims: Mapping[str, tuple[str, ...]], values: dict[str, Any]) 
 
 
 def is_number(value: Any) -> bool:
+    """An int or a float, never a bool (True is an int to Python, not a score)."""
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 

@@ -25,10 +25,11 @@ import nbformat
 from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
-from nbconvert.filters import strip_ansi
 
 from sitegen.cache import now_iso
+from sitegen.cells import INJECTED, is_injected, tags
 from sitegen.exceptions import BuildError, ExecutionError, Stopped
+from sitegen.outputs import strip_ansi
 from sitegen.state import DEFAULT_CELL_TIMEOUT, DEFAULT_KERNEL
 
 log = logging.getLogger(__name__)
@@ -91,9 +92,9 @@ def inject_parameters(notebook: nbformat.NotebookNode, parameters: Mapping[str, 
     source = "# Parameters injected by build.py\n" + "".join(
         f"{name} = {value!r}\n" for name, value in sorted(parameters.items())
     )
-    cell = nbformat.v4.new_code_cell(source, metadata={"tags": ["injected-parameters"]})
+    cell = nbformat.v4.new_code_cell(source, metadata={"tags": [INJECTED]})
     index = next(
-        (i + 1 for i, c in enumerate(notebook.cells) if "parameters" in _tags(c)), 0
+        (i + 1 for i, c in enumerate(notebook.cells) if "parameters" in tags(c)), 0
     )
     notebook.cells.insert(index, cell)
     return notebook
@@ -232,17 +233,13 @@ async def _signal_kernel(client: NotebookClient, signum: int) -> None:
         log.debug("Cannot signal the kernel: %s", error)
 
 
-def _tags(cell) -> list[str]:
-    return cell.get("metadata", {}).get("tags", [])
-
-
 class _CellTracker:
     """Knows which code cell runs now: for progress, and to name the cell that failed."""
 
     def __init__(self, notebook, on_cell: CellProgress | None, stop: threading.Event):
         # Numbered as in the post's source: the injected-parameters cell does not count.
         self.code_cells = [c for c in notebook.cells
-                           if c.cell_type == "code" and "injected-parameters" not in _tags(c)]
+                           if c.cell_type == "code" and not is_injected(c)]
         self.on_cell = on_cell
         self.stop = stop
         self.number = 0  # among code cells, from 1: what the author counts

@@ -25,6 +25,7 @@ import nbformat
 from catdog import results as catdog_results
 from sitegen import datasources
 from sitegen.cache import Cache, Entry, Unusable
+from sitegen.cells import tags
 from sitegen.config import SiteConfig
 from sitegen.datasources import DataSource, FingerprintMemo
 from sitegen.lock import Lock
@@ -198,7 +199,7 @@ def make_key(notebook: nbformat.NotebookNode, *, kernel: str, parameters: Mappin
 
 def code_hash(notebook: nbformat.NotebookNode) -> str:
     cells = [
-        [cell.source, sorted(set(cell.metadata.get("tags", [])) & {"raises-exception"})]
+        [cell.source, sorted(tags(cell) & {"raises-exception"})]
         for cell in notebook.cells
         if cell.cell_type == "code"
     ]

@@ -23,7 +23,7 @@ import nbformat
 import yaml
 from nbformat.v4 import nbbase
 
-from sitegen import postmemo
+from sitegen import cells, postmemo
 from sitegen.cache import Cache
 from sitegen.checks import VERDICTS, parse_expectation
 from sitegen.config import SiteConfig
@@ -343,7 +343,7 @@ def parameter_names(notebook: nbformat.NotebookNode) -> set[str]:
     """The names the post's `parameters` cell assigns: the ones an override can change."""
     names: set[str] = set()
     for cell in notebook.cells:
-        if cell.cell_type == "code" and "parameters" in cell.metadata.get("tags", []):
+        if cell.cell_type == "code" and "parameters" in cells.tags(cell):
             try:
                 tree = ast.parse(cell.source)
             except SyntaxError:

@@ -33,7 +33,7 @@ from markupsafe import Markup, escape
 
 from catdog import stats
 from catdog.results import MIME_TYPE
-from sitegen import markup
+from sitegen import cells, markup
 from sitegen.cache import Page
 from sitegen.config import OUTPUT_DEFAULTS
 from sitegen.contrast import readable_colours
@@ -41,19 +41,12 @@ from sitegen.exceptions import RenderError
 from sitegen.datasources import DataSource
 from sitegen.highlight import code_html, notebook_language
 from sitegen.mathml import MathError
-from sitegen.outputs import cut_text, human_size, image_size, lighter_png
+from sitegen.checks import is_number
+from sitegen.outputs import cut_text, human_size, image_size, lighter_png, strip_ansi
 from sitegen.urls import tag_path, url_path
 
 log = logging.getLogger(__name__)
 
-# nbconvert.filters.strip_ansi's pattern, inlined: importing nbconvert.filters (mistune,
-# bleach, bs4) cost 0.1-0.5 s of every build's start-up for this one regex.
-ANSI_CODE = re.compile("\x1b\\[(.*?)([@-~])")
-
-
-def strip_ansi(source: str) -> str:
-    """Removes ANSI escape codes (colours, cursor moves) from text."""
-    return ANSI_CODE.sub("", source)
 
 QUICK_BANNER = ("Quick run: tiny synthetic data, one epoch, random weights — "
                 "these numbers mean nothing.")
@@ -365,10 +358,6 @@ def readable_time(iso: str | None) -> str:
     return moment.strftime("%Y-%m-%d %H:%M UTC")
 
 
-def is_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
-
-
 # ---------------------------------------------------------------- cells
 
 @dataclass
@@ -398,7 +387,7 @@ def render_cells(post: Any, notebook: Any, site: Any, page: dict, results: Mappi
     context = {"site": site, "page": page, "results": Values(results.get("values", {}))}
     parts, heading = [], ""
     for number, cell in enumerate(notebook.cells, start=1):
-        tags = set(cell.get("metadata", {}).get("tags", []))
+        tags = cells.tags(cell)
         if cell.cell_type == "markdown":
             heading = last_heading(cell.source) or heading
         if "remove-cell" in tags:

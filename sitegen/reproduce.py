@@ -32,6 +32,7 @@ from typing import Any
 
 from catdog import results as catdog_results
 from sitegen.cache import REPRODUCTION_FILE, Cache, Entry, now_iso
+from sitegen.checks import is_number
 from sitegen.config import SiteConfig
 from sitegen.exceptions import BuildError, Interrupted, Stopped, UsageError, WriteError
 from sitegen.files import write_atomically
@@ -193,7 +194,7 @@ def _evaluation_verdict(name: str, old: Mapping, new: Mapping) -> str | None:
             continue
         low, high = old[f"{prefix}interval"]
         accuracy = new.get(f"{prefix}accuracy")
-        inside = _is_number(accuracy) and low <= accuracy <= high
+        inside = is_number(accuracy) and low <= accuracy <= high
         return WITHIN if inside else DIFFERENT
     return None
 
@@ -209,8 +210,8 @@ def _is_timing(value: Any) -> bool:
 
 def _has_interval(values: Mapping, prefix: str) -> bool:
     interval = values.get(f"{prefix}interval")
-    return (_is_number(values.get(f"{prefix}accuracy")) and isinstance(interval, list)
-            and len(interval) == 2 and all(map(_is_number, interval)))
+    return (is_number(values.get(f"{prefix}accuracy")) and isinstance(interval, list)
+            and len(interval) == 2 and all(map(is_number, interval)))
 
 
 def _parts(value: Any) -> Mapping[str, Any] | None:
@@ -220,10 +221,6 @@ def _parts(value: Any) -> Mapping[str, Any] | None:
     if isinstance(value, list):
         return {str(index): part for index, part in enumerate(value)}
     return None
-
-
-def _is_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 def worst(verdicts: Iterable[str]) -> str:
@@ -296,6 +293,6 @@ def shown(value: Any, width: int = 28) -> str:
     """A value as the table shows it: compact JSON, cut to `width` characters."""
     if value is MISSING:
         return "(not recorded)"
-    text = json.dumps(value, sort_keys=True, default=str) if not _is_number(value) else (
+    text = json.dumps(value, sort_keys=True, default=str) if not is_number(value) else (
         f"{value:.6g}" if isinstance(value, float) else str(value))
     return text if len(text) <= width else text[:width - 1] + "…"
