@@ -9,10 +9,10 @@ One run does everything (issues #3 and #8):
 2. Makes a real site root in `bench/scratch/site/`: `posts/`, the repository's `templates/` and
    `_config.yml`, a copy of `catdog/`, and a FRESH `_freeze/<stem>/real/` entry per post: the
    post's own cells (read with sitegen.posts.read_post) with a plausible stream output in every
-   code cell, a PNG and a results record, keyed exactly as sitegen.build keys it
-   (sitegen.cache.make_key with sitegen.build.injected_parameters, KERNEL and the package
-   hashes of the bench root's `catdog/`), stored with sitegen.cache.Cache.store as a run
-   stores it (with the memos a run keeps: the post's cells, highlighted code, plain prose). So
+   code cell, a PNG and a results record, keyed by the build's own sitegen.freshness.assess
+   (the catdog the kernel imports, the parameters, the environment) and stored with
+   sitegen.cache.Cache.store as a run stores it (with the memos a run keeps: the post's cells,
+   highlighted code, plain prose). So
    `python build.py --root bench/scratch/site` executes nothing (checked: "0 executed").
 3. Times, as subprocesses of the real command line, alternating, median of `--repeat` (3)
    after one untimed warm-up round:
@@ -67,10 +67,11 @@ sys.path.insert(0, str(ROOT))
 
 from catdog import results as catdog_results  # noqa: E402
 from sitegen import cache as cache_module  # noqa: E402
-from sitegen.build import injected_parameters  # noqa: E402
-from sitegen.state import DEFAULT_KERNEL as KERNEL, BuildOptions  # noqa: E402
 from sitegen.config import load_config  # noqa: E402
+from sitegen.execute import Execution  # noqa: E402
+from sitegen.freshness import assess  # noqa: E402
 from sitegen.posts import read_post  # noqa: E402
+from sitegen.state import DEFAULT_KERNEL as KERNEL, BuildOptions  # noqa: E402
 
 SEED_GLOB = "001*.txt"
 SEEDS = ROOT.parent / "shared" / "seeds"
@@ -163,22 +164,15 @@ def executed_notebook(post, number: int):
 
 
 def make_cache(root: Path) -> None:
-    """A fresh `_freeze/` entry per post, keyed exactly as sitegen.build keys it."""
+    """A fresh `_freeze/` entry per post, keyed and stored exactly as a build does."""
     config = load_config(root)
     options = BuildOptions(root=root)
-    catdog_files = cache_module.package_hashes(root / "catdog")
-    cache = cache_module.Cache(options.freeze_dir)
+    cache = cache_module.Cache(options.freeze_dir, root)
+    posts = [read_post(path, config) for path in sorted((root / "posts").glob("*.md"))]
     with tempfile.TemporaryDirectory() as workdir:
-        for number, path in enumerate(sorted((root / "posts").glob("*.md"))):
-            post = read_post(path, config)
-            parameters = injected_parameters(post, config, options)
-            key = cache_module.make_key(post.notebook, kernel=KERNEL, parameters=parameters,
-                                        catdog_files=catdog_files)
-            run = {"mode": options.mode, "ran_at": "2024-01-05T10:00:00+00:00",
-                   "duration_s": 320.0, "parameters": parameters, "kernel": KERNEL}
-            cache.store(post.path, options.mode, notebook=executed_notebook(post, number),
-                        key=key, run=run, workdir=Path(workdir), root=root,
-                        parsed=(post.parse_key, post.notebook))
+        for number, state in enumerate(assess(posts, cache, config, options)):
+            cache.store(state, Execution(executed_notebook(state.post, number), 320.0, state,
+                                         Path(workdir), "2024-01-05T10:00:00+00:00"))
 
 
 # ---------------------------------------------------------------- the Jekyll site
