@@ -21,6 +21,7 @@ digest covers) for the page, `results.json` and `--status`.
 from __future__ import annotations
 
 import json
+import math
 import os
 import platform
 import signal
@@ -98,7 +99,7 @@ def reproduce(options: BuildOptions, name: str) -> Reproduction:
     config, states = builder.gather(options, errors)
     state = find_post(states, name, options)
     entry = reproducible_entry(state, options)
-    notebook, duration_s = run_again(state, options, config)
+    notebook, duration_s = run_again(state, options, config, reproduce_timeout(entry, options))
     new = catdog_results.from_notebook(notebook)
     rows = compare(entry.results.get("values", {}), new.get("values", {}))
     record = make_record(entry, rows, new, duration_s, state.mode)
@@ -135,7 +136,17 @@ def reproducible_entry(state: PostState, options: BuildOptions) -> Entry:
     return state.entry
 
 
-def run_again(state: PostState, options: BuildOptions, config: SiteConfig) -> tuple[Any, float]:
+def reproduce_timeout(entry: Entry, options: BuildOptions) -> int:
+    """Seconds a cell may take: at least three times the committed run's whole duration, so a
+    slower or busier machine is not cut off halfway (post 2's training cell, 25 minutes here,
+    passed the default 30-minute limit on a loaded machine); a larger --timeout wins."""
+    committed = entry.run.get("duration_s")
+    floor = math.ceil(3 * committed) if is_number(committed) else 0
+    return max(options.cell_timeout, floor)
+
+
+def run_again(state: PostState, options: BuildOptions, config: SiteConfig,
+              cell_timeout: int) -> tuple[Any, float]:
     """The post executed in a fresh kernel in a scratch folder, removed afterwards.
 
     Ctrl-C or SIGTERM stops the kernel and raises Interrupted; nothing is written then.
@@ -148,7 +159,7 @@ def run_again(state: PostState, options: BuildOptions, config: SiteConfig) -> tu
         try:
             execution = execute_notebook(
                 inject_parameters(state.post.notebook, state.parameters), path=state.post.path,
-                workdir=Path(scratch), kernel_name=state.kernel, cell_timeout=options.cell_timeout,
+                workdir=Path(scratch), kernel_name=state.kernel, cell_timeout=cell_timeout,
                 env=kernel_environment(state.post, config), stop=stop)
         except Stopped as stopped:
             raise Interrupted(stop.signum or signal.SIGINT,

@@ -18,8 +18,10 @@ import pytest
 import yaml
 
 import build
+from sitegen.cache import Entry
 from sitegen.lock import Lock
-from sitegen.reproduce import compare
+from sitegen.reproduce import compare, reproduce_timeout
+from sitegen.state import DEFAULT_CELL_TIMEOUT, BuildOptions
 
 pytestmark = pytest.mark.slow  # each test runs real kernels (seconds each)
 
@@ -300,3 +302,12 @@ def test_this_repositorys_lock_pins_what_the_committed_runs_recorded():
         environment = json.loads(manifest.read_text())["results"]["environment"]
         assert lock.note(environment) is None, manifest
     assert lock.versions("3.11.7")["pygments"] == "2.20.0"  # the golden pages' Pygments
+
+
+def test_a_cell_may_take_three_times_the_committed_runs_whole_duration():
+    """A slower or busier machine is not cut off halfway; a larger --timeout wins."""
+    committed = Entry(REPO, {"run": {"duration_s": 1650.4}})
+    assert reproduce_timeout(committed, BuildOptions(root=REPO)) == 4952
+    assert reproduce_timeout(committed, BuildOptions(root=REPO, cell_timeout=9000)) == 9000
+    unknown = Entry(REPO, {"run": {}})
+    assert reproduce_timeout(unknown, BuildOptions(root=REPO)) == DEFAULT_CELL_TIMEOUT
