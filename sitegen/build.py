@@ -16,7 +16,7 @@ import shutil
 import signal
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -153,8 +153,9 @@ def execute_stale(states: list[PostState], options: BuildOptions, report: BuildR
         with ThreadPoolExecutor(max_workers=max(1, options.jobs)) as pool:
             try:
                 running = [pool.submit(run_post, state, cache, cell_timeout=options.cell_timeout,
-                                       env=kernel_environment(state.post, config), stop=halt,
-                                       progress=progress)
+                                       env=kernel_environment(state.post, config,
+                                                              state.staleness.data_variables),
+                                       stop=halt, progress=progress)
                            for state in to_run]
                 for outcome in _outcomes_until_stopped(running, stop, halt, options.root,
                                                        progress):
@@ -252,14 +253,17 @@ def record_outcome(execution: Execution, options: BuildOptions, report: BuildRep
             progress.post_finished(state.name, ok=stored)
 
 
-def kernel_environment(post: Post, config: SiteConfig) -> dict[str, str]:
+def kernel_environment(post: Post, config: SiteConfig,
+                       data_variables: Mapping[str, str] | None = None) -> dict[str, str]:
     """Variables the kernel needs. The kernel runs in an empty folder of its own, so it is told
     where the post is (`CATDOG_POST_DIR`) and where build.py was launched
     (`CATDOG_LAUNCH_DIR`), which catdog resolves relative paths from; every `CATDOG_*`
     variable, and each one the post or `_config.yml` lists in `path_variables`, holding a
-    relative path is made absolute as the author's shell meant it. TensorFlow's C++ start-up
-    logging is off (it would land in the first cell's output). None of this is in the cache
-    key: these are paths of this machine."""
+    relative path is made absolute as the author's shell meant it; `data_variables` (the
+    state's, sitegen.freshness.Staleness) name data the last run read, found here by content,
+    where this shell sets no variable. TensorFlow's C++ start-up logging is off (it would land
+    in the first cell's output). None of this is in the cache key: these are paths of this
+    machine."""
     env = {"TF_CPP_MIN_LOG_LEVEL": os.environ.get("TF_CPP_MIN_LOG_LEVEL", "3"),  # C++ log noise
            POST_DIR_ENV: str(post.path.parent.resolve()), LAUNCH_DIR_ENV: str(Path.cwd())}
     names = {name for name in os.environ if name.startswith("CATDOG_")}
@@ -267,7 +271,7 @@ def kernel_environment(post: Post, config: SiteConfig) -> dict[str, str]:
         value = os.environ.get(name)
         if value and is_path(value, always=name in CATDOG_DATA_VARIABLES):
             env[name] = str(Path(value).expanduser().resolve())
-    return env
+    return {**dict(data_variables or {}), **env}
 
 
 def is_path(value: str, always: bool = False) -> bool:

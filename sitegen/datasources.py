@@ -115,6 +115,7 @@ class Found:
     source: DataSource
     place: str | None = None  # None: found nowhere
     difference: str = ""  # empty when the bytes are the recorded ones
+    path: Path | None = None  # the file or folder found there
 
     @property
     def missing(self) -> bool:
@@ -127,6 +128,15 @@ class Found:
     def change(self) -> str:
         """`data changed: x.zip at ../shared/data/x.zip (size 10 -> 12)`."""
         return f"{self.source.name} at {self.place} ({self.difference})"
+
+    def variable(self) -> dict[str, str]:
+        """`{CATDOG_SCENES: /abs/x.zip}` when the recorded bytes lie at the recorded place and
+        the variable the run read them from is unset here: catdog reads only the variable, so
+        the kernel is given it, and a run finds its data wherever the key found it."""
+        source = self.source
+        if not (self.same and source.env and source.path and self.place == source.path):
+            return {}
+        return {} if os.environ.get(source.env) else {source.env: str(self.path)}
 
 
 def sources_of(results: Mapping[str, Any], where: str) -> tuple[list[DataSource], list[str]]:
@@ -149,7 +159,7 @@ def locate(source: DataSource, root: Path, fingerprints: FingerprintMemo) -> Fou
     post would read if it ran again here."""
     for place, path in source.places(root):
         if path.exists():
-            return Found(source, place, _difference(source, path, fingerprints))
+            return Found(source, place, _difference(source, path, fingerprints), path)
     return Found(source)
 
 

@@ -162,12 +162,14 @@ class Staleness:
     """Why an entry cannot be used as it is (`reasons`), and what only deserves a word.
 
     `warnings` are environment differences; `missing` is the recorded data this machine does
-    not have, which leaves the results standing (they are known by content, not by place).
+    not have, which leaves the results standing (they are known by content, not by place);
+    `data_variables` point a new run at recorded data found at its recorded place.
     """
 
     reasons: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     missing: list[DataSource] = field(default_factory=list)
+    data_variables: dict[str, str] = field(default_factory=dict)
 
     @property
     def notes(self) -> list[str]:
@@ -227,6 +229,7 @@ def stale_reasons(entry: Entry, key: Mapping[str, Any], *, root: Path,
                                          " (--strict)")
         elif not found.same:
             staleness.reasons.append(f"data changed: {found.change()}")
+        staleness.data_variables.update(found.variable())
     differences = _environment_differences(entry.results.get("environment", {}),
                                            environment or catdog_results.environment())
     if strict:

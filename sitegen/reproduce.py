@@ -160,7 +160,8 @@ def run_again(state: PostState, options: BuildOptions, config: SiteConfig,
             execution = execute_notebook(
                 inject_parameters(state.post.notebook, state.parameters), path=state.post.path,
                 workdir=Path(scratch), kernel_name=state.kernel, cell_timeout=cell_timeout,
-                env=kernel_environment(state.post, config), stop=stop)
+                env=kernel_environment(state.post, config,
+                                       state.staleness.data_variables), stop=stop)
         except Stopped as stopped:
             raise Interrupted(stop.signum or signal.SIGINT,
                               f"{stopped.where()}; nothing written") from None

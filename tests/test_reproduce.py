@@ -311,3 +311,38 @@ def test_a_cell_may_take_three_times_the_committed_runs_whole_duration():
     assert reproduce_timeout(committed, BuildOptions(root=REPO, cell_timeout=9000)) == 9000
     unknown = Entry(REPO, {"run": {}})
     assert reproduce_timeout(unknown, BuildOptions(root=REPO)) == DEFAULT_CELL_TIMEOUT
+
+
+VARIABLE_POST = """\
+---
+title: Read through a variable
+---
+
+```python
+import os
+from catdog import results
+
+data_file = os.environ["TINY_DATA"]  # as catdog reads CATDOG_DATA: the variable, nowhere else
+results.record_data_source(data_file, files=1, bytes=os.path.getsize(data_file),
+                           fingerprint=results.fingerprint(data_file), env="TINY_DATA")
+results.record(test_accuracy=0.9, test_interval=[0.85, 0.94])
+```
+"""
+
+
+def test_data_found_where_the_last_run_read_it_is_given_to_the_kernel_by_its_variable(
+        tmp_path, monkeypatch, capsys):
+    """A reader whose shell sets no TINY_DATA still re-runs the post: the key found the
+    recorded bytes at the recorded place, so the kernel is told where they are."""
+    root = tmp_path / "site"
+    shutil.copytree(REPO / "templates", root / "templates")
+    shutil.copy(REPO / "_config.yml", root / "_config.yml")
+    (root / "posts").mkdir()
+    (root / "posts" / "2026-01-04-variable.md").write_text(VARIABLE_POST)
+    (root / "data.bin").write_bytes(b"0123456789")
+    monkeypatch.setenv("TINY_DATA", str(root / "data.bin"))
+    assert build.main(["--root", str(root)]) == 0
+    monkeypatch.delenv("TINY_DATA")
+    capsys.readouterr()
+    assert build.main(["--root", str(root), "--reproduce", "2026-01-04-variable"]) == 0
+    assert "2 of 2 values equal" in capsys.readouterr().out
