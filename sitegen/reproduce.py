@@ -46,6 +46,7 @@ ORDER = (EQUAL, MACHINE, WITHIN, DIFFERENT)
 LABELS = {EQUAL: "equal", MACHINE: "machine (not compared)",
           WITHIN: "within 95 % interval", DIFFERENT: "DIFFERENT"}
 MACHINE_NAMES = ("seconds", "_ms", "seconds_per_epoch", "duration_s", "device")  # name endings
+MACHINE_WORDS = ("seconds",)  # anywhere in a name: `seconds_per_run` is a timing too
 EVALUATION_PARTS = ("accuracy", "interval", "loss", "correct", "per_class")
 MISSING = object()
 
@@ -185,7 +186,8 @@ def judge(name: str, old: Mapping[str, Any], new: Mapping[str, Any]) -> str:
         return DIFFERENT
     if before == after:
         return EQUAL
-    if name.endswith(MACHINE_NAMES) or _is_timing(before) or _is_timing(after):
+    if (name.endswith(MACHINE_NAMES) or any(word in name for word in MACHINE_WORDS)
+            or _is_timing(before) or _is_timing(after)):
         return MACHINE
     if (verdict := _evaluation_verdict(name, old, new)) is not None:
         return verdict
@@ -252,7 +254,10 @@ def make_record(entry: Entry, rows: list[Row], new: Mapping[str, Any], duration_
               "hardware": hardware(new.get("values", {})),
               "environment": new.get("environment", {}), "duration_s": round(duration_s, 1),
               "counts": counts, "different": different,
-              "verdicts": {row.name: row.verdict for row in rows}}
+              "verdicts": {row.name: row.verdict for row in rows},
+              # what came back, so a verdict can be read (and a rule fixed) without a re-run
+              "values": {row.name: row.reproduced for row in rows if row.verdict != EQUAL
+                         and row.reproduced is not MISSING}}
     return {**record, "summary": summary(record)}
 
 

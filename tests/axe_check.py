@@ -22,10 +22,12 @@ AXE_OPTIONS = {"resultTypes": ["violations"],
                                                      "best-practice"]}}
 
 
+AXE_4 = ROOT / "bench" / "node_modules" / "axe-core" / "axe.min.js"  # npm ci --prefix bench
+
+
 def axe_script() -> Path:
     """The newest axe-core at hand (see the module's docstring)."""
-    candidates = [os.environ.get("AXE_CORE_JS"),
-                  ROOT / "bench" / "node_modules" / "axe-core" / "axe.min.js"]
+    candidates = [os.environ.get("AXE_CORE_JS"), AXE_4]
     for candidate in candidates:
         if candidate and Path(candidate).is_file():
             return Path(candidate)

@@ -346,3 +346,10 @@ def test_data_found_where_the_last_run_read_it_is_given_to_the_kernel_by_its_var
     capsys.readouterr()
     assert build.main(["--root", str(root), "--reproduce", "2026-01-04-variable"]) == 0
     assert "2 of 2 values equal" in capsys.readouterr().out
+
+
+def test_a_timing_named_per_run_inside_a_model_summary_is_a_machine_fact():
+    """Post 3's `hand` = {seconds_per_run, test: {...}}: only its timing changed."""
+    committed = {"hand": {"seconds_per_run": 191.6, "test": {"mean": 0.65}}}
+    reproduced = {"hand": {"seconds_per_run": 120.3, "test": {"mean": 0.65}}}
+    assert verdicts(committed, reproduced) == {"hand": "equal"}
