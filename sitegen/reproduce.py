@@ -24,6 +24,7 @@ import json
 import math
 import os
 import platform
+import re
 import signal
 import tempfile
 from collections.abc import Iterable, Mapping
@@ -45,8 +46,8 @@ EQUAL, MACHINE, WITHIN, DIFFERENT = "equal", "machine", "within", "different"  #
 ORDER = (EQUAL, MACHINE, WITHIN, DIFFERENT)
 LABELS = {EQUAL: "equal", MACHINE: "machine (not compared)",
           WITHIN: "within 95 % interval", DIFFERENT: "DIFFERENT"}
-MACHINE_NAMES = ("seconds", "_ms", "seconds_per_epoch", "duration_s", "device")  # name endings
-MACHINE_WORDS = ("seconds",)  # anywhere in a name: `seconds_per_run` is a timing too
+# Names of machine facts: any holding "seconds" (`train_seconds`, `seconds_per_run`), or ending so.
+MACHINE_NAME = re.compile(r"seconds|(_ms|duration_s|device)$")
 EVALUATION_PARTS = ("accuracy", "interval", "loss", "correct", "per_class")
 MISSING = object()
 
@@ -186,8 +187,7 @@ def judge(name: str, old: Mapping[str, Any], new: Mapping[str, Any]) -> str:
         return DIFFERENT
     if before == after:
         return EQUAL
-    if (name.endswith(MACHINE_NAMES) or any(word in name for word in MACHINE_WORDS)
-            or _is_timing(before) or _is_timing(after)):
+    if MACHINE_NAME.search(name) or _is_timing(before) or _is_timing(after):
         return MACHINE
     if (verdict := _evaluation_verdict(name, old, new)) is not None:
         return verdict
