@@ -11,12 +11,11 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import os
 import shutil
 import signal
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -29,7 +28,7 @@ from sitegen.config import SiteConfig, load_config
 from sitegen.exceptions import (BuildError, CacheError, ExecutionError, Interrupted,
                                 Stopped, UsageError, WriteError)
 from sitegen.interrupt import StopRequest, stop_on_signals
-from sitegen.posts import Post, parameter_names, read_posts
+from sitegen.posts import parameter_names, read_posts
 from sitegen.sitewriter import SiteWriter
 from sitegen.state import BuildOptions, BuildReport, post_names
 
@@ -38,9 +37,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-POST_DIR_ENV = "CATDOG_POST_DIR"  # the kernel's: the absolute folder of the post's .md file
-LAUNCH_DIR_ENV = "CATDOG_LAUNCH_DIR"  # the kernel's: the folder build.py was launched from
-CATDOG_DATA_VARIABLES = ("CATDOG_DATA", "CATDOG_MORE_DATA", "CATDOG_SCENES")  # always paths
 ASSETS = "assets"  # the author's static files, published as _site/assets/
 STOP_WAIT_S = 30  # after a stop request, how long to wait for running posts to shut down
 POLL_S = 0.2  # how often the main thread looks for a stop request while posts run
@@ -144,7 +140,8 @@ def execute_stale(states: list[PostState], options: BuildOptions, report: BuildR
     for state in to_run:
         warn_unknown_parameters(state)
     progress = progress_factory(len(to_run)) if progress_factory and to_run else None
-    from sitegen.execute import run_post  # imports nbclient: only a build that runs posts
+    # imports nbclient: only a build that runs posts
+    from sitegen.execute import kernel_environment, run_post
     cache = Cache(options.freeze_dir, options.root)
     stop = stop if stop is not None else StopRequest()
     halt = threading.Event()  # tells the workers to stop; set on a stop request or an error
@@ -251,36 +248,6 @@ def record_outcome(execution: Execution, options: BuildOptions, report: BuildRep
         shutil.rmtree(execution.workdir, ignore_errors=True)
         if progress:
             progress.post_finished(state.name, ok=stored)
-
-
-def kernel_environment(post: Post, config: SiteConfig,
-                       data_variables: Mapping[str, str] | None = None) -> dict[str, str]:
-    """Variables the kernel needs. The kernel runs in an empty folder of its own, so it is told
-    where the post is (`CATDOG_POST_DIR`) and where build.py was launched
-    (`CATDOG_LAUNCH_DIR`), which catdog resolves relative paths from; every `CATDOG_*`
-    variable, and each one the post or `_config.yml` lists in `path_variables`, holding a
-    relative path is made absolute as the author's shell meant it; `data_variables` (the
-    state's, sitegen.freshness.Staleness) name data the last run read, found here by content,
-    where this shell sets no variable. TensorFlow's C++ start-up logging is off (it would land
-    in the first cell's output). None of this is in the cache key: these are paths of this
-    machine."""
-    env = {"TF_CPP_MIN_LOG_LEVEL": os.environ.get("TF_CPP_MIN_LOG_LEVEL", "3"),  # C++ log noise
-           POST_DIR_ENV: str(post.path.parent.resolve()), LAUNCH_DIR_ENV: str(Path.cwd())}
-    names = {name for name in os.environ if name.startswith("CATDOG_")}
-    for name in sorted((names | set(config.path_variables) | set(post.path_variables)) - set(env)):
-        value = os.environ.get(name)
-        if value and is_path(value, always=name in CATDOG_DATA_VARIABLES):
-            env[name] = str(Path(value).expanduser().resolve())
-    return {**dict(data_variables or {}), **env}
-
-
-def is_path(value: str, always: bool = False) -> bool:
-    """A value that names a file or folder (not a URL, a number or a word): `../photos`,
-    `~/x.zip`, `photos` when it exists here. `always`: any value but a URL."""
-    if "://" in value:
-        return False
-    return (always or value.startswith(("~", ".")) or "/" in value or os.sep in value
-            or Path(value).exists())
 
 
 # --- writing -------------------------------------------------------------------------------

@@ -4,6 +4,10 @@ Everything that decides how a post runs is visible in `execute_notebook`'s signa
 the working directory, the kernel, the per-cell timeout, the kernel's environment and the
 stop request. Nothing here changes this process's state (`os.environ` included), so several
 posts can run side by side in threads.
+
+`run_notebook` is the one way a post runs: the build's `run_post` calls it for a post read
+here, a cluster worker (sitegen.worker) for a post bundle sent from elsewhere; both give the
+kernel its environment with `kernel_variables`.
 """
 
 from __future__ import annotations
@@ -16,10 +20,10 @@ import os
 import signal
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import nbformat
 from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
@@ -32,10 +36,18 @@ from sitegen.exceptions import BuildError, ExecutionError, Stopped
 from sitegen.outputs import strip_ansi
 from sitegen.state import DEFAULT_CELL_TIMEOUT, DEFAULT_KERNEL
 
+if TYPE_CHECKING:
+    from sitegen.config import SiteConfig
+    from sitegen.posts import Post
+
 log = logging.getLogger(__name__)
 
 STOP_POLL_S = 0.1  # how often a run looks at the stop request (a threading.Event)
 INTERRUPT_GRACE_S = 3.0  # after Ctrl-C, a cell gets this long to end before its kernel is killed
+
+POST_DIR_ENV = "CATDOG_POST_DIR"  # the kernel's: the absolute folder of the post's .md file
+LAUNCH_DIR_ENV = "CATDOG_LAUNCH_DIR"  # the kernel's: the folder build.py was launched from
+CATDOG_DATA_VARIABLES = ("CATDOG_DATA", "CATDOG_MORE_DATA", "CATDOG_SCENES")  # always paths
 
 # Called with (cell number, cell count) before each code cell runs.
 CellProgress = Callable[[int, int], None]
@@ -52,12 +64,16 @@ class Execution:
     workdir: Path | None = None  # its private working folder, removed once stored
     ran_at: str = ""  # ISO time the run started
     error: BuildError | None = None
+    worker: dict[str, Any] | None = None  # the cluster worker that ran it; None: this build
 
     def run_facts(self) -> dict[str, Any]:
-        """What the cache records of how the post ran (its manifest's `run`)."""
+        """What the cache records of how the post ran (its manifest's `run`); a remote run
+        adds its `worker` (host, CPU, GPUs), which the page shows as "Ran on"."""
         state = self.state
-        return {"mode": state.mode, "ran_at": self.ran_at, "duration_s": round(self.duration_s, 1),
-                "parameters": state.parameters, "kernel": state.kernel}
+        facts = {"mode": state.mode, "ran_at": self.ran_at,
+                 "duration_s": round(self.duration_s, 1), "parameters": state.parameters,
+                 "kernel": state.kernel}
+        return {**facts, "worker": self.worker} if self.worker else facts
 
 
 def run_post(state: Any, cache: Any, *, cell_timeout: int, env: Mapping[str, str],
@@ -65,19 +81,72 @@ def run_post(state: Any, cache: Any, *, cell_timeout: int, env: Mapping[str, str
     """Runs one post (a PostState) in its own kernel and working folder from `cache`; changes
     no shared state, so posts can run side by side. A failure is returned, not raised."""
     workdir = cache.workdir(state.post.path, state.mode)
-    ran_at = now_iso()
     if progress:
         progress.post_started(state.name)
+    execution = run_notebook(
+        state.post.notebook, state.parameters, path=state.post.path, workdir=workdir,
+        kernel_name=state.kernel, cell_timeout=cell_timeout, env=env, stop=stop,
+        on_cell=(lambda k, n: progress.cell_started(state.name, k, n)) if progress else None)
+    execution.state = state
+    return execution
+
+
+def run_notebook(notebook: nbformat.NotebookNode, parameters: Mapping[str, Any], *,
+                 path: Path, workdir: Path, kernel_name: str, cell_timeout: int,
+                 env: Mapping[str, str], stop: threading.Event | None = None,
+                 on_cell: CellProgress | None = None) -> Execution:
+    """One run of a post, here or on a cluster worker: `parameters` injected, every cell run
+    in `workdir` (`execute_notebook`), the start time kept. A failed cell, a missing kernel
+    or a stop request is returned as the Execution's `error`, never raised, so a caller
+    handles every ending of a run in one place."""
+    ran_at = now_iso()
     try:
         execution = execute_notebook(
-            inject_parameters(state.post.notebook, state.parameters),
-            path=state.post.path, workdir=workdir, kernel_name=state.kernel,
-            cell_timeout=cell_timeout, env=env, stop=stop,
-            on_cell=(lambda k, n: progress.cell_started(state.name, k, n)) if progress else None)
+            inject_parameters(notebook, parameters), path=path, workdir=workdir,
+            kernel_name=kernel_name, cell_timeout=cell_timeout, env=env, stop=stop,
+            on_cell=on_cell)
     except (ExecutionError, Stopped) as error:
         execution = Execution(None, error=error)
-    execution.state, execution.workdir, execution.ran_at = state, workdir, ran_at
+    execution.workdir, execution.ran_at = workdir, ran_at
     return execution
+
+
+def kernel_environment(post: Post, config: SiteConfig,
+                       data_variables: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The variables a post read here gets in its kernel (`kernel_variables`): its folder,
+    and the path variables it and `_config.yml` list; `data_variables` (the state's,
+    sitegen.freshness.Staleness) name data the last run read, found here by content, where
+    this shell sets no variable."""
+    return kernel_variables(post.path.parent, (*config.path_variables, *post.path_variables),
+                            data_variables)
+
+
+def kernel_variables(post_dir: Path, path_variables: Iterable[str] = (),
+                     data_variables: Mapping[str, str] | None = None) -> dict[str, str]:
+    """Variables the kernel needs. The kernel runs in an empty folder of its own, so it is told
+    where the post is (`CATDOG_POST_DIR`) and where the build (or the worker) was launched
+    (`CATDOG_LAUNCH_DIR`), which catdog resolves relative paths from; every `CATDOG_*`
+    variable, and each of `path_variables`, holding a relative path is made absolute as the
+    shell meant it; `data_variables` point at recorded data found by content where the shell
+    sets no variable. TensorFlow's C++ start-up logging is off (it would land in the first
+    cell's output). None of this is in the cache key: these are paths of this machine."""
+    env = {"TF_CPP_MIN_LOG_LEVEL": os.environ.get("TF_CPP_MIN_LOG_LEVEL", "3"),  # C++ log noise
+           POST_DIR_ENV: str(post_dir.resolve()), LAUNCH_DIR_ENV: str(Path.cwd())}
+    names = {name for name in os.environ if name.startswith("CATDOG_")}
+    for name in sorted((names | set(path_variables)) - set(env)):
+        value = os.environ.get(name)
+        if value and is_path(value, always=name in CATDOG_DATA_VARIABLES):
+            env[name] = str(Path(value).expanduser().resolve())
+    return {**dict(data_variables or {}), **env}
+
+
+def is_path(value: str, always: bool = False) -> bool:
+    """A value that names a file or folder (not a URL, a number or a word): `../photos`,
+    `~/x.zip`, `photos` when it exists here. `always`: any value but a URL."""
+    if "://" in value:
+        return False
+    return (always or value.startswith(("~", ".")) or "/" in value or os.sep in value
+            or Path(value).exists())
 
 
 def inject_parameters(notebook: nbformat.NotebookNode, parameters: Mapping[str, Any]):

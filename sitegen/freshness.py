@@ -124,9 +124,11 @@ def injected_parameters(post: Post, config: SiteConfig, options: BuildOptions) -
 # --- the catdog the kernel imports ---------------------------------------------------------
 
 
-def kernel_python(kernel: str) -> tuple[str, dict[str, str]] | None:
-    """The Python a kernel runs and its environment, as jupyter_client starts it; None when
-    the kernel is not installed (its run will say so)."""
+def kernel_python(kernel: str, env: Mapping[str, str] | None = None
+                  ) -> tuple[str, dict[str, str]] | None:
+    """The Python a kernel runs and its environment (this process's, `env` on top, the
+    kernelspec's over both), as jupyter_client starts it; None when the kernel is not
+    installed (its run will say so)."""
     from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
 
     try:
@@ -137,12 +139,14 @@ def kernel_python(kernel: str) -> tuple[str, dict[str, str]] | None:
     # jupyter_client's KernelManager.format_kernel_cmd: `python` means this very Python.
     if program in {"python", f"python{sys.version_info[0]}", "python%i.%i" % sys.version_info[:2]}:
         program = sys.executable
-    return program, {**os.environ, **(spec.env or {})}
+    return program, {**os.environ, **(env or {}), **(spec.env or {})}
 
 
-def kernel_package(kernel: str, name: str = PACKAGE) -> Path | None:
-    """The folder of package `name` as `kernel` would import it, or None when it cannot."""
-    found = kernel_python(kernel)
+def kernel_package(kernel: str, name: str = PACKAGE,
+                   env: Mapping[str, str] | None = None) -> Path | None:
+    """The folder of package `name` as `kernel` would import it (started with `env`, as a
+    cluster worker starts it with the author's catdog on its path), or None when it cannot."""
+    found = kernel_python(kernel, env)
     if found is None:
         return None
     program, env = found

@@ -22,8 +22,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import platform
 import re
 import signal
 import tempfile
@@ -38,8 +36,9 @@ from sitegen.checks import is_number
 from sitegen.config import SiteConfig
 from sitegen.exceptions import BuildError, Interrupted, Stopped, UsageError, WriteError
 from sitegen.files import write_atomically
-from sitegen.interrupt import stop_on_signals
 from sitegen.freshness import PostState
+from sitegen.interrupt import stop_on_signals
+from sitegen.machine import hardware
 from sitegen.state import BuildOptions, post_names
 
 EQUAL, MACHINE, WITHIN, DIFFERENT = "equal", "machine", "within", "different"  # best to worst
@@ -153,8 +152,7 @@ def run_again(state: PostState, options: BuildOptions, config: SiteConfig,
 
     Ctrl-C or SIGTERM stops the kernel and raises Interrupted; nothing is written then.
     """
-    from sitegen.build import kernel_environment
-    from sitegen.execute import execute_notebook, inject_parameters
+    from sitegen.execute import execute_notebook, inject_parameters, kernel_environment
 
     with stop_on_signals() as stop, tempfile.TemporaryDirectory(
             prefix=f"reproduce-{state.name}-") as scratch:
@@ -259,26 +257,6 @@ def make_record(entry: Entry, rows: list[Row], new: Mapping[str, Any], duration_
               "values": {row.name: row.reproduced for row in rows if row.verdict != EQUAL
                          and row.reproduced is not MISSING}}
     return {**record, "summary": summary(record)}
-
-
-def hardware(values: Mapping[str, Any]) -> dict[str, Any]:
-    """The machine it ran on: the device the post recorded, and the CPU it had."""
-    return {"device": values.get("device") if isinstance(values.get("device"), str) else None,
-            "cpus": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
-            else os.cpu_count(),
-            "machine": platform.machine(), "processor": _processor()}
-
-
-def _processor() -> str:
-    """The CPU's model name (two machines "of the same kind" may differ here, and so may
-    their results: see README)."""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.partition(":")[2].strip()
-    except OSError:
-        pass
-    return platform.processor()
 
 
 def summary(record: Mapping[str, Any]) -> str:

@@ -88,6 +88,8 @@ WRITERS = {
     "memo.py": "memos under _freeze/.local/ (and .buildinfo.json, through sitewriter)",
     "reproduce.py": "reproduced.json beside an entry",
     "execute.py": "the kernel's log in the run's working folder",
+    "bundle.py": "a cluster run's files into its working folder, as a local run leaves them",
+    "worker.py": "a post bundle's scratch folder, and the worker's data cache (by fingerprint)",
     "newpost.py": "a new post under posts/",
 }
 WRITE_CALLS = {"write_bytes", "write_text", "copyfile", "copyfileobj", "copy2", "copytree",
