@@ -72,6 +72,10 @@ def parse_arguments(argv: list[str] | None = None) -> argparse.Namespace:
                              "and images; exit non-zero listing each problem")
     parser.add_argument("--jobs", "-j", type=positive_int, default=1, metavar="N",
                         help="execute up to N posts side by side (default 1)")
+    parser.add_argument("--cluster", metavar="ADDRESS",
+                        help="run stale posts on a Dask cluster, e.g. tcp://host:8786 (else "
+                             "_config.yml's `cluster:`); each result is checked, then stored "
+                             "here (README: Running posts on a cluster)")
     parser.add_argument("--timeout", type=positive_int, default=DEFAULT_CELL_TIMEOUT,
                         metavar="SECONDS", help=f"per-cell timeout (default {DEFAULT_CELL_TIMEOUT})")
     parser.add_argument("-p", "--parameter", action="append", default=[],
@@ -134,8 +138,9 @@ def make_options(args: argparse.Namespace):
 
 
 def config_overrides(args: argparse.Namespace) -> dict[str, str]:
-    """`--baseurl` and `--url`, when given, win over `_config.yml`."""
-    return {name: value for name, value in (("baseurl", args.baseurl), ("url", args.url))
+    """`--baseurl`, `--url` and `--cluster`, when given, win over `_config.yml`."""
+    return {name: value for name, value in (("baseurl", args.baseurl), ("url", args.url),
+                                            ("cluster", args.cluster))
             if value is not None}
 
 

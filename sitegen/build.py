@@ -133,17 +133,31 @@ def execute_stale(states: list[PostState], options: BuildOptions, report: BuildR
             log.warning("%s: %s", state.post.path, warning)
         for note in state.staleness.notes[:1] if state.staleness.missing else []:
             log.info("%s: %s", state.post.path, note)
-    for state in list(to_run):
+    for state in [] if config.cluster else list(to_run):  # a worker looks for its own data
         if (error := missing_data_error(state, options)) is not None:
             report.errors.append(error)
             to_run.remove(state)
     for state in to_run:
         warn_unknown_parameters(state)
     progress = progress_factory(len(to_run)) if progress_factory and to_run else None
+    stop = stop if stop is not None else StopRequest()
+    try:
+        if config.cluster and to_run:  # `--cluster`, or _config.yml's `cluster:`
+            run_on_cluster(to_run, options, config, report, progress, stop)
+        else:
+            run_here(to_run, options, config, report, progress, stop)
+    finally:
+        if progress:
+            progress.close()
+    report.from_cache += [s.name for s in states if s not in to_run and s.entry is not None]
+
+
+def run_here(to_run: list[PostState], options: BuildOptions, config: SiteConfig,
+             report: BuildReport, progress, stop: StopRequest) -> None:
+    """Runs the posts on this machine, `options.jobs` at a time, each in its own kernel."""
     # imports nbclient: only a build that runs posts
     from sitegen.execute import kernel_environment, run_post
     cache = Cache(options.freeze_dir, options.root)
-    stop = stop if stop is not None else StopRequest()
     halt = threading.Event()  # tells the workers to stop; set on a stop request or an error
     running: list[Future] = []
     try:
@@ -161,12 +175,21 @@ def execute_stale(states: list[PostState], options: BuildOptions, report: BuildR
                 halt.set()  # no kernel outlives the build, whatever went wrong
                 raise
     finally:
-        if progress:
-            progress.close()
         for future in running:  # runs a disk error stopped before they were recorded
             if future.done() and not future.cancelled() and future.exception() is None:
                 discard_workdir(future.result())
-    report.from_cache += [s.name for s in states if s not in to_run and s.entry is not None]
+
+
+def run_on_cluster(to_run: list[PostState], options: BuildOptions, config: SiteConfig,
+                   report: BuildReport, progress, stop: StopRequest) -> None:
+    """`--cluster ADDRESS`: the posts run on Dask workers (sitegen.cluster), and each checked
+    result is stored here as a local run is (a post whose check fails, as a failed run)."""
+    from sitegen import cluster  # imports Dask: only a cluster build needs it
+
+    with contextlib.closing(cluster.run_posts(to_run, options, config, report, progress,
+                                              stop)) as executions:
+        for execution in executions:
+            record_outcome(execution, options, report, progress)
 
 
 def missing_data_error(state: PostState, options: BuildOptions) -> BuildError | None:

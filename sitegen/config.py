@@ -56,6 +56,8 @@ class SiteConfig:
     toc_min_headings: int = 4
     # Environment variables holding paths, made absolute for every post's kernel.
     path_variables: tuple[str, ...] = ()
+    # A Dask scheduler (`tcp://host:8786`) that runs stale posts; `build.py --cluster` wins.
+    cluster: str = ""
     root: Path = Path(".")
 
     @property
@@ -107,6 +109,7 @@ def make_config(settings: dict[str, Any], root: str | Path = ".") -> SiteConfig:
     values["outputs"] = read_outputs(values.get("outputs"))
     values["path_variables"] = read_names("path_variables", values.get("path_variables"))
     values["toc_min_headings"] = read_count("toc_min_headings", values.get("toc_min_headings", 4))
+    values["cluster"] = read_address(values.get("cluster"))
     if values.get("smoke") is None:
         values.pop("smoke", None)
     return SiteConfig(**values, root=Path(root))
@@ -133,6 +136,16 @@ def read_names(name: str, value: Any) -> tuple[str, ...]:
         raise ValueError(f"`{name}` must list environment variable names, e.g. [MY_PHOTOS]. "
                          f"Received: {name}={value!r}")
     return tuple(names)
+
+
+def read_address(value: Any) -> str:
+    """A Dask scheduler's address (`tcp://host:8786`), or "" for none."""
+    if value is None or value == "":
+        return ""
+    if not isinstance(value, str):
+        raise ValueError("`cluster` must be a Dask scheduler's address, e.g. "
+                         f"tcp://gpu-box:8786, or be left out. Received: cluster={value!r}")
+    return value
 
 
 def read_count(name: str, value: Any) -> int:

@@ -44,7 +44,8 @@ PANDOC_DIV = re.compile(r"^:::", re.MULTILINE)  # jupytext reads such a body as 
 POST_MEMO = "posts.pickle"  # read posts by file stamp, a local memo the cache keeps
 MODES = ("real", "smoke")  # a run of either mode keeps the cells it was read into
 KNOWN_KEYS = {"title", "date", "tags", "description", "layout", "draft", "expect", "claims", "smoke",
-              "parameters", "slug", "permalink", "jupyter", "path_variables"}
+              "parameters", "slug", "permalink", "jupyter", "path_variables",
+              "resources"}  # resources: Dask worker resources (sitegen.cluster)
 
 
 class FrontMatterLoader(yaml.SafeLoader):

@@ -341,10 +341,23 @@ def run_facts(values: Mapping, env: Mapping, run: Mapping,
         ("All training in this post", all_training(values)),
         ("Whole post ran", seconds(run["duration_s"]) if is_number(run.get("duration_s")) else ""),
         ("Ran at", readable_time(run.get("ran_at"))),
+        ("Ran on", worker_text(run.get("worker"))),
         ("Run", "quick (smoke)" if is_quick({"values": values}, run) else "real"),
         ("Keras", " ".join(filter(None, [env.get("keras"), backend and f"({backend}"
                                          f" {env.get(backend) or ''}".rstrip() + ")"]))),
     ]
+
+
+def worker_text(worker: Mapping | None) -> str:
+    """'gpu-box (AMD EPYC, 16 cores; NVIDIA H200)': the cluster worker that ran the post
+    (`build.py --cluster`); empty, so no fact is shown, for a post run by the build itself."""
+    if not isinstance(worker, Mapping) or not worker.get("host"):
+        return ""
+    machine = ", ".join(filter(None, [str(worker.get("processor") or ""),
+                                      f"{worker['cpus']} cores" if worker.get("cpus") else ""]))
+    gpus = "; ".join(str(gpu) for gpu in worker.get("gpu") or [])
+    details = "; ".join(filter(None, [machine, gpus]))
+    return f"{worker['host']} ({details})" if details else str(worker["host"])
 
 
 def readable_time(iso: str | None) -> str:

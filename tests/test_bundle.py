@@ -1,13 +1,16 @@
-"""Post and result bundles: what travels to a worker, what comes back, and how the worker
-finds a post's data.
+"""Post and result bundles: what travels to a worker, what comes back, how it is checked,
+and how the worker finds a post's data.
 
-`python -m sitegen.worker run < post > result` is run as a user runs it; the worker's data
-lookup is run on real files, with its variables set as a worker's shell would set them.
+`python -m sitegen.worker run < post > result` is run as a user runs it; the checks of
+sitegen.cluster are exercised on results changed by hand, as a worker gone wrong would send;
+the worker's data lookup is run on real files, with its variables set as a worker's shell
+would set them.
 """
 
 from __future__ import annotations
 
 import hashlib
+import shutil
 import subprocess
 import sys
 from dataclasses import asdict
@@ -21,6 +24,7 @@ from sitegen.build import gather
 from sitegen.bundle import PostBundle, ResultBundle, make_post_bundle
 from sitegen.datasources import DataSource
 from sitegen.exceptions import ExecutionError
+from sitegen.execute import inject_parameters
 from sitegen.state import BuildOptions
 from sitegen.worker import data_environment
 from test_build import SCORING_POST
@@ -35,6 +39,13 @@ def bundled(tmp_path):
     options = BuildOptions(root=site, parameters={"accuracy": 0.5})
     config, states = gather(options, [])
     return make_post_bundle(states[0], options, config), states[0], options
+
+
+@pytest.fixture
+def cluster():
+    """sitegen.cluster, whose checks of a result need Dask (`pip install -e ".[cluster]"`)."""
+    return pytest.importorskip("sitegen.cluster",
+                               reason='needs Dask: `pip install -e ".[cluster]"`')
 
 
 def test_a_post_bundle_survives_the_trip_as_bytes(bundled):
@@ -52,6 +63,18 @@ def test_the_bundle_carries_the_catdog_the_kernel_imports_as_the_key_names_it(bu
     assert bundle.catdog["hashes"] == state.key["catdog"]
     assert {name: hashlib.sha256(code).hexdigest() for name, code in shipped.items()} \
         == bundle.catdog["hashes"]
+
+
+def test_a_local_build_never_imports_dask(tmp_path):
+    root = tmp_path / "golden"
+    shutil.copytree(REPO / "tests/golden/site", root)
+    shutil.copytree(REPO / "templates", root / "templates")
+    script = ("import sys, build\n"
+              f"code = build.main(['--root', {str(root)!r}, '--frozen'])\n"
+              "print(code, 'distributed' in sys.modules, 'sitegen.bundle' in sys.modules)\n")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          cwd=REPO, timeout=300)
+    assert done.stdout.split()[-3:] == ["0", "False", "False"], done.stderr
 
 
 def test_something_else_than_a_bundle_is_refused_saying_so():
@@ -78,6 +101,16 @@ def test_the_worker_command_turns_a_post_bundle_into_a_result_bundle(bundled):
 
 
 @pytest.mark.slow
+def test_a_result_is_checked_against_what_was_sent(bundled, cluster):
+    bundle, state, options = bundled
+    _, result, _ = run_worker_command(bundle)
+    assert cluster.check_result(state, bundle, result, options) is None
+    result.ran["catdog"]["hashes"]["catdog/results.py"] = "0" * 64  # a worker gone wrong
+    error = cluster.check_result(state, bundle, result, options)
+    assert "catdog differs" in error.message and "nothing stored" in error.message
+
+
+@pytest.mark.slow
 def test_a_failing_cell_comes_back_as_the_same_error(bundled):
     bundle, _, _ = bundled
     bundle.notebook.cells[-1].source = "1 / 0"
@@ -85,6 +118,23 @@ def test_a_failing_cell_comes_back_as_the_same_error(bundled):
     error = result.build_error()
     assert code == 1 and not result.ok
     assert error.cell == 2 and error.ename == "ZeroDivisionError" and "1 / 0" in error.cell_source
+
+
+def test_an_environment_other_than_the_lock_is_a_note_or_with_strict_an_error(bundled,
+                                                                              cluster):
+    bundle, state, options = bundled
+    result = ResultBundle(name=bundle.name, post_path=bundle.post_path,
+                          record={"environment": {"python": "3.11.7", "keras": "3.9.0"}},
+                          worker={"host": "gpu-box"})
+    assert cluster.environment_notes(result, options) == [
+        "ran under other versions than requirements.lock: keras 3.9.0 (locked 3.15.1); a "
+        "fresh install may not get its numbers back (--force POST runs it under the lock)"]
+    options.strict = True
+    result.notebook = inject_parameters(bundle.notebook, bundle.parameters)
+    result.notebook.metadata["kernelspec"] = {"name": bundle.kernel}
+    result.ran = {"catdog": {"hashes": bundle.catdog["hashes"]}}
+    error = cluster.check_result(state, bundle, result, options)
+    assert error is not None and "not stored (--strict)" in error.message
 
 
 # --- the worker finds the data ---------------------------------------------------------------

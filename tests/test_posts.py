@@ -213,6 +213,13 @@ def test_output_and_contents_settings_are_checked():
             make_config(bad)
 
 
+def test_the_cluster_setting_is_a_scheduler_address():
+    assert make_config({}).cluster == ""
+    assert make_config({"cluster": "tcp://gpu-box:8786"}).cluster == "tcp://gpu-box:8786"
+    with pytest.raises(ValueError, match="`cluster` must be a Dask scheduler's address"):
+        make_config({"cluster": 8786})
+
+
 def test_a_plain_body_is_read_as_markdown_without_guessing_its_format():
     from sitegen.posts import jupytext_format
 

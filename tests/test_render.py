@@ -18,8 +18,8 @@ from sitegen.config import make_config
 from sitegen.exceptions import RenderError
 from sitegen.posts import read_post
 from sitegen.cache import Page
-from sitegen.render import (clean_terminal_text, make_environment, percent, render_post, seconds,
-                            with_run_files)
+from sitegen.render import (clean_terminal_text, make_environment, percent, render_post, run_facts,
+                            seconds, with_run_files)
 from sitegen.sitewriter import SiteWriter
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -168,6 +168,15 @@ def test_summary_box_shows_score_and_run_facts(rendered):
                  "2024-01-05 10:00 UTC", "3.15.1 (jax 0.4.30)"):
         assert fact in html
     assert "Quick run" not in html
+    assert "Ran on" not in html  # this build ran it: no worker to name
+
+
+def test_a_post_run_on_a_cluster_worker_names_it_in_the_facts():
+    worker = {"host": "gpu-box", "processor": "AMD EPYC 7763", "cpus": 16,
+              "gpu": ["GPU 0: NVIDIA H200"]}
+    facts = dict(run_facts({}, {}, {"worker": worker}, []))
+    assert facts["Ran on"] == "gpu-box (AMD EPYC 7763, 16 cores; GPU 0: NVIDIA H200)"
+    assert dict(run_facts({}, {}, {}, []))["Ran on"] == ""  # an empty fact is not shown
 
 
 def test_the_findings_box_lists_each_question_with_its_answer_and_test(tmp_path, site_config, env):
