@@ -34,6 +34,13 @@ def positive_int(text: str) -> int:
     return value
 
 
+def whole_number(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more. Received: {text}")
+    return value
+
+
 class Parser(argparse.ArgumentParser):
     """argparse, its mistakes shown as every other command-line mistake (UsageError)."""
 
@@ -76,6 +83,10 @@ def parse_arguments(argv: list[str] | None = None) -> argparse.Namespace:
                         help="run stale posts on a Dask cluster, e.g. tcp://host:8786 (else "
                              "_config.yml's `cluster:`); each result is checked, then stored "
                              "here (README: Running posts on a cluster)")
+    parser.add_argument("--retries", type=whole_number, metavar="N",
+                        help="with --cluster: a post whose worker dies may start again on "
+                             "another worker, N times at most (default: _config.yml's "
+                             "`cluster_retries:`, else 0: never)")
     parser.add_argument("--timeout", type=positive_int, default=DEFAULT_CELL_TIMEOUT,
                         metavar="SECONDS", help=f"per-cell timeout (default {DEFAULT_CELL_TIMEOUT})")
     parser.add_argument("-p", "--parameter", action="append", default=[],
@@ -137,10 +148,11 @@ def make_options(args: argparse.Namespace):
                         settings=config_overrides(args))
 
 
-def config_overrides(args: argparse.Namespace) -> dict[str, str]:
-    """`--baseurl`, `--url` and `--cluster`, when given, win over `_config.yml`."""
+def config_overrides(args: argparse.Namespace) -> dict[str, str | int]:
+    """`--baseurl`, `--url`, `--cluster` and `--retries`, when given, win over `_config.yml`."""
     return {name: value for name, value in (("baseurl", args.baseurl), ("url", args.url),
-                                            ("cluster", args.cluster))
+                                            ("cluster", args.cluster),
+                                            ("cluster_retries", args.retries))
             if value is not None}
 
 

@@ -155,6 +155,9 @@ def execute_stale(states: list[PostState], options: BuildOptions, report: BuildR
 def run_here(to_run: list[PostState], options: BuildOptions, config: SiteConfig,
              report: BuildReport, progress, stop: StopRequest) -> None:
     """Runs the posts on this machine, `options.jobs` at a time, each in its own kernel."""
+    if config.cluster_retries and to_run:
+        log.warning("--retries (cluster_retries: %d) applies to --cluster runs only; a post "
+                    "run here is never retried", config.cluster_retries)
     # imports nbclient: only a build that runs posts
     from sitegen.execute import kernel_environment, run_post
     cache = Cache(options.freeze_dir, options.root)

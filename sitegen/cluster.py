@@ -11,9 +11,11 @@ the lock. Each post's end comes back as a `sitegen.execute.Execution`, as a loca
 and `sitegen.build.record_outcome` stores it as it stores a local run.
 
 Faults are the post's, not the build's: a worker that dies fails its post in one line and is
-never silently retried (a second start of the same post is refused); Ctrl-C cancels the remote
-work, whose kernels are interrupted as local ones are (a worker watches its task being
-cancelled), and nothing of the stopped posts is stored.
+never silently retried (a further start of the same post is refused), unless the author asked
+for retries (`--retries N`, `cluster_retries:`): then the scheduler may start it again on
+another worker, N times at most; Ctrl-C cancels the remote work, whose kernels are interrupted
+as local ones are (a worker watches its task being cancelled), and nothing of the stopped
+posts is stored.
 """
 
 from __future__ import annotations
@@ -63,10 +65,12 @@ def run_posts(to_run: list, options, config, report, progress, stop) -> Iterator
     topic = f"catdog-progress-{uuid.uuid4().hex}"
     client.subscribe_topic(topic, runs.receive)
     cache = Cache(options.freeze_dir, options.root)
+    retries = config.cluster_retries
     futures: dict[Future, Any] = {}
     try:
-        futures = {submit(client, bundles[state.name], topic): state for state in to_run}
-        for state, result in results_until_stopped(client, futures, runs, stop):
+        futures = {submit(client, bundles[state.name], topic, retries): state
+                   for state in to_run}
+        for state, result in results_until_stopped(client, futures, runs, stop, retries):
             error = checked(state, bundles[state.name], result, options)
             yield execution_of(state, error, result, cache)
     finally:
@@ -125,30 +129,56 @@ def warn_unmet_resources(client: Client, to_run: list, bundles: dict[str, PostBu
                         wanted, address, ",".join(f"{k}={v}" for k, v in wanted.items()))
 
 
-def submit(client: Client, bundle: PostBundle, topic: str) -> Future:
-    """One post as one Dask task: never retried, only on workers offering its resources."""
+def submit(client: Client, bundle: PostBundle, topic: str, retries: int) -> Future:
+    """One post as one Dask task, only on workers offering its resources; retried `retries`
+    times at most if it raises on a worker (Dask's `retries`; a dead worker: `ended_run`)."""
     return client.submit(run_task, bundle.to_bytes(), topic, bundle.name,
                          key=f"catdog-post-{bundle.name}-{uuid.uuid4().hex[:8]}",
-                         resources=bundle.resources or None, retries=0, pure=False)
+                         resources=bundle.resources or None, retries=retries, pure=False)
+
+
+@dataclass
+class Attempt:
+    """One worker's start of a post: where, and how far it got."""
+
+    address: str
+    host: str = ""
+    cell: int = 0
+    cells: int = 0
+
+    def where(self) -> str:
+        return f"{self.host} ({self.address})"
 
 
 @dataclass
 class Run:
-    """What the build knows of one remote run, from the worker's events."""
+    """What the build knows of one remote run, from the workers' events."""
 
-    addresses: list[str] = field(default_factory=list)  # each worker that started it
-    host: str = ""
-    cell: int = 0
-    cells: int = 0
+    attempts: list[Attempt] = field(default_factory=list)  # each worker's start, in order
+    deaths: int = 0  # attempts whose worker died, as the build has noticed them
     finished: bool = False
     shown: bool = False  # the progress display has started it
     ended: bool = False  # the build has its result: later events change nothing
 
+    @property
+    def addresses(self) -> list[str]:
+        return [attempt.address for attempt in self.attempts]
+
+    def attempt(self, address: str) -> Attempt:
+        """The latest attempt on the worker at `address` (a new one if it has none yet)."""
+        for attempt in reversed(self.attempts):
+            if attempt.address == address:
+                return attempt
+        self.attempts.append(Attempt(address))
+        return self.attempts[-1]
+
     def where(self, path: str) -> str:
-        place = f" on {self.host} ({self.addresses[-1]})" if self.addresses else ""
-        if not self.cell:
-            return f"{path} before its first cell{place}"
-        return f"{path} at cell {self.cell} of {self.cells}{place}"
+        if not self.attempts:
+            return f"{path} before its first cell"
+        now = self.attempts[-1]
+        if not now.cell:
+            return f"{path} before its first cell on {now.where()}"
+        return f"{path} at cell {now.cell} of {now.cells} on {now.where()}"
 
 
 class Runs:
@@ -170,13 +200,14 @@ class Runs:
         if run.ended:
             return
         if kind == "started":
-            run.addresses.append(message["address"])
-            run.host = message.get("machine", {}).get("host", "")
+            run.attempts.append(Attempt(message["address"],
+                                        message.get("machine", {}).get("host", "")))
             self.show(name, run)
         elif kind == "cell":
-            run.cell, run.cells = message["cell"], message["cells"]
+            attempt = run.attempt(message["address"])
+            attempt.cell, attempt.cells = message["cell"], message["cells"]
             if self.progress:
-                self.progress.cell_started(name, run.cell, run.cells)
+                self.progress.cell_started(name, attempt.cell, attempt.cells)
         elif kind == "finished":
             run.finished = True
 
@@ -197,9 +228,11 @@ class Runs:
             return self.by_post.get(name) or Run()
 
 
-def results_until_stopped(client: Client, futures: dict[Future, Any], runs: Runs, stop):
+def results_until_stopped(client: Client, futures: dict[Future, Any], runs: Runs, stop,
+                          retries: int = 0):
     """(state, ResultBundle or BuildError) for each post as it ends; a post whose worker
-    died ends at once. On a stop request, cancels the rest and raises Interrupted."""
+    died ends at once, unless it has retries left. On a stop request, cancels the rest and
+    raises Interrupted."""
     pending, seen, lost, next_look = dict(futures), set(), set(), 0.0
     while pending and not stop.is_set():
         if time.monotonic() >= next_look:  # one call to the scheduler: not at every poll
@@ -207,7 +240,7 @@ def results_until_stopped(client: Client, futures: dict[Future, Any], runs: Runs
             seen, lost = seen | alive, (seen | alive) - alive
             next_look = time.monotonic() + LIVENESS_S
         for future, state in list(pending.items()):
-            ended = ended_run(future, state, runs.get(state.name), lost)
+            ended = ended_run(future, state, runs.get(state.name), lost, retries)
             if ended is not None:
                 del pending[future]
                 runs.end(state.name)
@@ -218,37 +251,58 @@ def results_until_stopped(client: Client, futures: dict[Future, Any], runs: Runs
         interrupt(client, pending, runs, stop)
 
 
-def ended_run(future: Future, state, run: Run, lost: set[str]):
+def ended_run(future: Future, state, run: Run, lost: set[str], retries: int = 0):
     """The result, or the error, of a run that has ended; None while it runs. A run whose
-    worker left the cluster, or that a second worker started (the scheduler retrying it after
-    a death), has ended: it is cancelled, never retried silently."""
+    worker left the cluster more than `retries` times, or that more workers started than
+    that allows (the scheduler retrying it after a death), has ended: it is cancelled, never
+    retried silently. Within `retries`, the scheduler starts it on another worker (at most
+    its `distributed.scheduler.allowed-failures` times, 3 by default)."""
     if future.done():
-        return finished_run(future, state, run)
-    if len(run.addresses) > 1 or (run.addresses and run.addresses[0] in lost):
+        return finished_run(future, state, run, retries)
+    dead = [attempt for attempt in run.attempts if attempt.address in lost]
+    if len(dead) > retries or len(run.attempts) > retries + 1:
         future.cancel(force=True)
-        return worker_died(state, run)
+        # The scheduler may start it again before this build sees the death: the one before.
+        gone = dead[-1] if dead else run.attempts[-2]
+        return worker_died(state, run, retries, gone)
+    for number, attempt in enumerate(dead[run.deaths:], start=run.deaths + 1):
+        log.warning("%s: %s; retrying on another worker (%d of %d)", state.post.path,
+                    died(attempt), number, retries)
+    run.deaths = len(dead)
     return None
 
 
-def finished_run(future: Future, state, run: Run):
+def finished_run(future: Future, state, run: Run, retries: int = 0):
     try:
         return ResultBundle.from_bytes(future.result())
     except FutureCancelledError:
-        return worker_died(state, run)
+        return worker_died(state, run, retries)
     except Exception as error:  # KilledWorker, or the task itself failed on the worker
         if type(error).__name__ == "KilledWorker":
-            return worker_died(state, run)
+            return worker_died(state, run, retries)
         return ExecutionError(state.post.path, f"the worker failed before or after the run: "
                               f"{type(error).__name__}: {error}", cell=0,
                               ename=type(error).__name__, evalue=str(error))
 
 
-def worker_died(state, run: Run) -> ExecutionError:
-    worker = f"{run.host} ({run.addresses[0]})" if run.addresses else "running it"
-    when = "while this cell ran" if run.cell else "before its first cell"
-    return ExecutionError(state.post.path, f"the worker {worker} died {when}; not retried "
-                          "(retries: 0): build again to try once more", cell=run.cell,
-                          ename="WorkerDied")
+def worker_died(state, run: Run, retries: int = 0,
+                gone: Attempt | None = None) -> ExecutionError:
+    """The one line of a post whose worker died (`gone`, else its latest), and what the
+    author can do."""
+    gone = gone or (run.attempts[-1] if run.attempts else None)
+    then = ("not retried (retries: 0): build again to try once more, or ask for retries "
+            "(--retries N)" if not retries else
+            f"started {len(run.attempts)} times (retries: {retries}): build again")
+    return ExecutionError(state.post.path, f"{died(gone)}; {then}",
+                          cell=gone.cell if gone else 0, ename="WorkerDied")
+
+
+def died(attempt: Attempt | None) -> str:
+    """`the worker gpu-box (tcp://10.0.0.5:40123) died while this cell ran`."""
+    if attempt is None:
+        return "the worker running it died before its first cell"
+    when = "while this cell ran" if attempt.cell else "before its first cell"
+    return f"the worker {attempt.where()} died {when}"
 
 
 def interrupt(client: Client, pending: dict[Future, Any], runs: Runs, stop) -> None:

@@ -58,6 +58,8 @@ class SiteConfig:
     path_variables: tuple[str, ...] = ()
     # A Dask scheduler (`tcp://host:8786`) that runs stale posts; `build.py --cluster` wins.
     cluster: str = ""
+    # How many times a post whose cluster worker died may start again elsewhere (`--retries`).
+    cluster_retries: int = 0
     root: Path = Path(".")
 
     @property
@@ -110,6 +112,7 @@ def make_config(settings: dict[str, Any], root: str | Path = ".") -> SiteConfig:
     values["path_variables"] = read_names("path_variables", values.get("path_variables"))
     values["toc_min_headings"] = read_count("toc_min_headings", values.get("toc_min_headings", 4))
     values["cluster"] = read_address(values.get("cluster"))
+    values["cluster_retries"] = read_count("cluster_retries", values.get("cluster_retries", 0))
     if values.get("smoke") is None:
         values.pop("smoke", None)
     return SiteConfig(**values, root=Path(root))

@@ -477,7 +477,8 @@ def test_a_parameter_that_is_not_a_literal_is_refused(site, capsys):
     (["--jobs", "0"], "argument --jobs/-j: must be 1 or more. Received: 0"),
     (["--force", "nosuch"], "--force: no post named nosuch"),
     (["-p", "=5"], "-p expects NAME=VALUE"),
-], ids=["argparse", "unknown post", "malformed -p"])
+    (["--retries", "-1"], "argument --retries: must be 0 or more. Received: -1"),
+], ids=["argparse", "unknown post", "malformed -p", "negative retries"])
 def test_every_command_line_mistake_is_one_line_and_status_2(site, capsys, argv, message):
     assert run_build(site, *argv) == 2
     err = capsys.readouterr().err.strip().splitlines()

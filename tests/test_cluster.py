@@ -2,7 +2,8 @@
 
 A `distributed.LocalCluster` (processes, two one-thread workers) serves the module; the special
 workers are started as a user starts them, with the `dask worker` command: one with a fake
-`GPU=1` resource, one with other catdog code, one to be killed mid-cell. Each test writes its
+`GPU=1` resource, one with other catdog code, one to be killed mid-cell, two sharing a resource
+(one killed, the other retrying its post under `--retries 1`). Each test writes its
 own tiny site, as tests/test_build.py does, and runs `python build.py --cluster ...` as a user
 does. Dask lives only in those processes: its threads outlive a client, and this process must
 stay single-threaded for the tests after these (sitegen.incremental forks only then).
@@ -205,6 +206,61 @@ def kill(pid: int) -> None:
         os.kill(pid, signal.SIGKILL)
     except OSError:
         pass
+
+
+RETRIED_POST = """\
+---
+title: Retried
+resources: {{RETRY: 1}}
+---
+
+```python
+import os, pathlib, time
+from catdog import results
+marker = pathlib.Path({marker!r})
+first = not marker.exists()
+marker.write_text(str(os.getpid())) if first else None
+```
+
+```python
+time.sleep(60 if first else 0)
+results.record(first=first)
+```
+"""
+
+
+def test_with_retries_a_killed_workers_post_runs_again_on_another(tmp_path, cluster):
+    marker = tmp_path / "kernel.pid"
+    site = write_site(tmp_path, {"2026-01-02-retried.md": RETRIED_POST.format(marker=str(marker))})
+    workers = {f"retry-{n}": start_worker(cluster, f"retry-{n}", "--resources", "RETRY=1")
+               for n in (1, 2)}
+    killed: dict = {}
+    threading.Thread(target=kill_the_runner, args=(workers, marker, killed), daemon=True).start()
+    try:
+        built = build_site(site, "--cluster", cluster, "--retries", "1")
+    finally:
+        for worker in workers.values():
+            stop_worker(worker)
+        kill(int(marker.read_text())) if marker.exists() else None  # the orphaned kernel
+    assert built.returncode == 0, built.stderr
+    assert "died while this cell ran; retrying on another worker (1 of 1)" in built.stderr, \
+        built.stderr
+    run = manifest(site, "2026-01-02-retried")
+    assert run["results"]["values"]["first"] is False
+    assert run["run"]["worker"]["name"] not in ("", killed["name"])
+
+
+def kill_the_runner(workers: dict[str, subprocess.Popen], marker: Path, killed: dict) -> None:
+    """Kills the worker whose kernel wrote `marker` (the kernel's parent), once it sleeps."""
+    deadline = time.monotonic() + 120
+    while not marker.exists() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    time.sleep(1.0)  # cell 2 is sleeping now
+    stat = Path(f"/proc/{int(marker.read_text())}/stat").read_text()
+    parent = int(stat.rsplit(")", 1)[1].split()[1])
+    name = next(name for name, worker in workers.items() if worker.pid == parent)
+    killed["name"] = name
+    workers[name].send_signal(signal.SIGKILL)
 
 
 def test_a_worker_with_other_catdog_code_runs_the_authors(tmp_path, cluster):

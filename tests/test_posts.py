@@ -218,6 +218,9 @@ def test_the_cluster_setting_is_a_scheduler_address():
     assert make_config({"cluster": "tcp://gpu-box:8786"}).cluster == "tcp://gpu-box:8786"
     with pytest.raises(ValueError, match="`cluster` must be a Dask scheduler's address"):
         make_config({"cluster": 8786})
+    assert make_config({}).cluster_retries == 0  # a dead worker fails its post, unless asked
+    with pytest.raises(ValueError, match="`cluster_retries` must be a whole number >= 0"):
+        make_config({"cluster_retries": -1})
 
 
 def test_a_plain_body_is_read_as_markdown_without_guessing_its_format():
