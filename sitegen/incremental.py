@@ -29,7 +29,7 @@ from sitegen.freshness import PostState
 from sitegen.memo import Memo
 from sitegen.sitewriter import SiteWriter
 from sitegen.stamps import MEMO_VERSION, builder_sources, hash_parts, versions
-from sitegen.workers import parallel_map
+from sitegen.parallel import parallel_map
 
 log = logging.getLogger(__name__)
 

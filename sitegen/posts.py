@@ -31,7 +31,7 @@ from sitegen.exceptions import PostError
 from sitegen.memo import Memo
 from sitegen.urls import fill_permalink, is_safe_path, is_slug_char, output_path_for, slugify
 from sitegen.stamps import builder_context
-from sitegen.workers import parallel_map
+from sitegen.parallel import parallel_map
 
 log = logging.getLogger(__name__)
 
