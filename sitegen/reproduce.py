@@ -266,10 +266,22 @@ def summary(record: Mapping[str, Any]) -> str:
     if counts[WITHIN]:
         parts.append(f"{counts[WITHIN]} within the committed 95 % interval")
     if counts[MACHINE]:
-        parts.append(f"{counts[MACHINE]} not compared (timings, device)")
+        parts.append(machine_part([name for name, verdict in record["verdicts"].items()
+                                   if verdict == MACHINE]))
     if counts[DIFFERENT]:
         parts.append(f"{counts[DIFFERENT]} different ({', '.join(record['different'])})")
     return ", ".join(parts)
+
+
+def machine_part(names: list[str]) -> str:
+    """`3 timings not compared (facts of the machine, not results)`: says which kinds of
+    machine facts came back other than equal (a device that came back equal is counted equal)."""
+    devices = sum(name.endswith("device") for name in names)
+    timings = len(names) - devices
+    kinds = [f"{timings} timing{'s' if timings > 1 else ''}" if timings else "",
+             "the device" if devices == 1 else f"{devices} device names" if devices else ""]
+    return (f"{' and '.join(filter(None, kinds))} not compared (facts of the machine, not "
+            "results)")
 
 
 def write_record(entry: Entry, record: Mapping[str, Any], options: BuildOptions) -> Path:

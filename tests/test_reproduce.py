@@ -20,7 +20,7 @@ import yaml
 import build
 from sitegen.cache import Entry
 from sitegen.lock import Lock
-from sitegen.reproduce import compare, reproduce_timeout
+from sitegen.reproduce import compare, machine_part, reproduce_timeout
 from sitegen.state import DEFAULT_CELL_TIMEOUT, BuildOptions
 
 pytestmark = pytest.mark.slow  # each test runs real kernels (seconds each)
@@ -161,13 +161,21 @@ def test_a_value_only_one_run_recorded_is_different():
 # --- running it ----------------------------------------------------------------------------
 
 
+def test_machine_facts_are_named_by_kind():
+    assert machine_part(["train_seconds", "strides_speed"]) == (
+        "2 timings not compared (facts of the machine, not results)")
+    assert machine_part(["device"]) == (
+        "the device not compared (facts of the machine, not results)")
+    assert machine_part(["train_seconds", "device"]).startswith("1 timing and the device not")
+
+
 def test_a_post_that_comes_back_prints_a_table_and_keeps_a_record_beside_its_entry(site, capsys):
     entry_before = snapshot(site / ENTRY)
     assert run(site, "--reproduce", POST) == 0
     out = capsys.readouterr().out
     assert "value" in out and "verdict" in out
     assert "test_accuracy  0.9" in out and "equal" in out
-    assert "6 of 7 values equal, 1 not compared (timings, device)" in out
+    assert "6 of 7 values equal, 1 timing not compared (facts of the machine, not results)" in out
     record = json.loads((site / ENTRY / "reproduced.json").read_text())
     assert record["counts"] == {"values": 7, "equal": 6, "machine": 1, "within": 0,
                                 "different": 0}
@@ -180,13 +188,14 @@ def test_the_record_is_not_a_hand_edit_and_status_the_page_and_results_json_repo
                                                                                       capsys):
     assert run(site, "--reproduce", POST) == 0
     day = json.loads((site / ENTRY / "reproduced.json").read_text())["date"][:10]
-    assert status_line(site, capsys) == (f"posts/{POST}.md: fresh (reproduced on {day}: 6 of 7 "
-                                         "values equal, 1 not compared (timings, device))")
+    assert status_line(site, capsys) == (
+        f"posts/{POST}.md: fresh (reproduced on {day}: 6 of 7 values equal, 1 timing not "
+        "compared (facts of the machine, not results))")
     assert run(site) == 0  # from the cache: 0 executed
     assert "(0 executed, 1 from cache" in capsys.readouterr().out
     cpus = published_record(site)["reproduced"]["hardware"]["cpus"]  # no `device` recorded
-    assert (f"<dt>Reproduced</dt><dd>on {day}, CPU {cpus} cores: 6 of 7 values equal, 1 not "
-            "compared (timings, device)</dd>") in (site / "_site/2026/01/03/tiny.html").read_text()
+    assert (f"<dt>Reproduced</dt><dd>on {day}, CPU {cpus} cores: 6 of 7 values equal, 1 timing not "
+            "compared (facts of the machine, not results)</dd>") in (site / "_site/2026/01/03/tiny.html").read_text()
     assert published_record(site)["reproduced"]["counts"]["equal"] == 6
     everything = json.loads((site / "_site/results.json").read_text())
     assert everything["/2026/01/03/tiny.html"]["reproduced"]["summary"].startswith("6 of 7")
