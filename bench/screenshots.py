@@ -53,6 +53,10 @@ def capture(driver: webdriver.Chrome, path: Path) -> None:
 def wait_for_images(driver: webdriver.Chrome, seconds: float = 20) -> None:
     """Every image loaded and decoded: a 1.5 MB PNG is still blank for a moment after `complete`
     (the figures load lazily and decode asynchronously)."""
+    # A lazy figure outside the window never loads (and its decode() never settles): a
+    # screenshot of the whole page wants every one of them.
+    driver.execute_script("document.querySelectorAll('img[loading=lazy]')"
+                          ".forEach(i => i.loading = 'eager')")
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline and not driver.execute_script(
             "return Array.from(document.images).every(i => i.complete && i.naturalWidth > 0)"):
