@@ -296,7 +296,7 @@ def write_site(config: SiteConfig, states: list[PostState], options: BuildOption
         env = render.make_environment(config.templates_dir)
         pages = incremental.render_posts(published, config, writer, report.errors)
         writer.write_all(feeds.render_listings(pages, config, env))
-        writer.copy_tree(config.root / ASSETS, ASSETS)
+        writer.copy_tree(options.root / ASSETS, ASSETS)
         if stop is not None:
             stop.check("while writing the site")
         writer.publish()

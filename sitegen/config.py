@@ -60,15 +60,10 @@ class SiteConfig:
     cluster: str = ""
     # How many times a post whose cluster worker died may start again elsewhere (`--retries`).
     cluster_retries: int = 0
-    root: Path = Path(".")
-
-    @property
-    def posts_dir(self) -> Path:
-        return self.root / "posts"
-
-    @property
-    def templates_dir(self) -> Path:
-        return self.root / "templates"
+    # The site's source folders, under the root `load_config` read (as MkDocs' docs_dir); the
+    # root itself, and the folders a build writes, are the build's (BuildOptions).
+    posts_dir: Path = Path("posts")
+    templates_dir: Path = Path("templates")
 
 
 def load_config(root: str | Path = ".", overrides: Mapping[str, Any] | None = None) -> SiteConfig:
@@ -92,7 +87,7 @@ def load_config(root: str | Path = ".", overrides: Mapping[str, Any] | None = No
 
 def make_config(settings: dict[str, Any], root: str | Path = ".") -> SiteConfig:
     """Builds a SiteConfig from a settings dict, checking names and normalising url/baseurl."""
-    known = {f.name for f in dataclasses.fields(SiteConfig)} - {"root"}
+    known = {f.name for f in dataclasses.fields(SiteConfig)} - {"posts_dir", "templates_dir"}
     unknown = sorted(set(settings) - known)
     if unknown:
         raise ValueError(f"Unknown settings in {CONFIG_FILE}: {unknown}. "
@@ -115,7 +110,8 @@ def make_config(settings: dict[str, Any], root: str | Path = ".") -> SiteConfig:
     values["cluster_retries"] = read_count("cluster_retries", values.get("cluster_retries", 0))
     if values.get("smoke") is None:
         values.pop("smoke", None)
-    return SiteConfig(**values, root=Path(root))
+    root = Path(root)
+    return SiteConfig(**values, posts_dir=root / "posts", templates_dir=root / "templates")
 
 
 def read_outputs(outputs: Any) -> dict[str, int]:
