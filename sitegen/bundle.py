@@ -96,6 +96,7 @@ class ResultBundle:
     kernel_log: str = ""
     error: dict[str, Any] | None = None  # error_to_dict of what stopped it
     files: dict[str, bytes] = field(default_factory=dict)  # what the post wrote, published
+    ran_in: str = ""  # the worker's working folder: data the post made there is not an input
 
     @property
     def ok(self) -> bool:

@@ -272,21 +272,24 @@ class Cache:
         post = state.post
         return self._store(post.path, state.mode, notebook=execution.notebook, key=state.key,
                            run=execution.run_facts(), workdir=execution.workdir,
+                           ran_in=execution.ran_in or execution.workdir,
                            parsed=(post.parse_key, post.notebook))
 
     def _store(self, post_path: Path, mode: str, *, notebook: nbformat.NotebookNode,
-               key: Mapping[str, Any], run: Mapping[str, Any], workdir: Path,
+               key: Mapping[str, Any], run: Mapping[str, Any], workdir: Path, ran_in: Path,
                parsed: tuple[str, nbformat.NotebookNode]) -> Entry:
         """Writes a complete entry next to the old one, then swaps it in under a lock.
 
-        A disk error (full, read-only, no permission, a size limit) raises WriteError naming
-        the file; the staging folder is removed and the old entry is left as it was.
+        Data inside `ran_in` (the folder the kernel ran in: `workdir`, or a cluster worker's)
+        is the post's own making, not an input. A disk error (full, read-only, no permission,
+        a size limit) raises WriteError naming the file; the staging folder is removed and the
+        old entry is left as it was.
         """
         from sitegen import highlight, markup, postmemo  # only a build storing a run needs them
 
         record = catdog_results.from_notebook(notebook)
         record["data"] = [_portable(source, self.root) for source in record["data"]
-                          if not datasources.is_inside(source["path"], workdir)]
+                          if not datasources.is_inside(source["path"], ran_in)]
         manifest = json.loads(json.dumps({"format": FORMAT_VERSION, "key": dict(key),
                                           "run": dict(run), "results": record}))
         target = self.entry_directory(post_path, mode)

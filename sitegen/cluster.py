@@ -100,7 +100,7 @@ def execution_of(state, error: BuildError | None, result, cache: Cache) -> Execu
     result.unpack(workdir)
     return Execution(result.notebook, duration_s=result.timings.get("duration_s", 0.0),
                      state=state, workdir=workdir, ran_at=result.timings["ran_at"],
-                     worker=result.machine())
+                     worker=result.machine(), ran_in=Path(result.ran_in) if result.ran_in else None)
 
 
 def connect(address: str) -> Client:

@@ -65,6 +65,7 @@ class Execution:
     ran_at: str = ""  # ISO time the run started
     error: BuildError | None = None
     worker: dict[str, Any] | None = None  # the cluster worker that ran it; None: this build
+    ran_in: Path | None = None  # the worker's working folder, where not `workdir`
 
     def run_facts(self) -> dict[str, Any]:
         """What the cache records of how the post ran (its manifest's `run`); a remote run

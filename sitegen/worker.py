@@ -61,6 +61,7 @@ def run_bundle(bundle: PostBundle, *, on_event: Events | None = None,
     start = time.monotonic()
     with tempfile.TemporaryDirectory(prefix=f"catdog-{bundle.name}-") as scratch:
         workdir = Path(scratch) / "run"
+        result.ran_in = str(workdir)
         try:
             env = prepare(bundle, Path(scratch), result)
         except ExecutionError as error:  # the data is not here: no kernel starts

@@ -68,6 +68,23 @@ results.record(size=size, read_from=path)
 ```
 """
 
+OWN_DATA_POST = """\
+---
+title: Makes its data
+---
+
+```python
+from pathlib import Path
+from catdog import results
+Path("made").mkdir()
+Path("made/shape.txt").write_text("a circle")
+files, size = results.data_size("made")
+results.record_data_source(str(Path("made").resolve()), files=files, bytes=size,
+                           fingerprint=results.fingerprint("made"))
+results.record(size=size)
+```
+"""
+
 LOCAL_CLUSTER = """\
 from distributed import LocalCluster
 cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
@@ -299,6 +316,15 @@ def test_small_data_travels_with_the_bundle(tmp_path, cluster, data_cache):
     assert built.returncode == 0, built.stderr
     values = manifest(site, "2026-01-02-data")["results"]["values"]
     assert values["read_from"].startswith(str(data_cache)) and values["size"] == 1000
+
+
+def test_data_a_post_makes_in_the_workers_folder_is_no_input(tmp_path, cluster):
+    site = write_site(tmp_path / "site", {"2026-01-02-made.md": OWN_DATA_POST})
+    built = build_site(site, "--cluster", cluster)
+    assert built.returncode == 0, built.stderr
+    assert manifest(site, "2026-01-02-made")["results"]["data"] == []
+    status = build_site(site, "--status")
+    assert status.stdout.strip() == "posts/2026-01-02-made.md: fresh"
 
 
 def test_a_worker_without_the_data_fails_the_post_before_any_cell(tmp_path, cluster):
