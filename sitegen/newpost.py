@@ -47,8 +47,9 @@ from catdog import data, models, plots, results, train
 
 train.set_seed(seed)
 if photos is None:
-    photos = data.synthetic("shapes", classes=("circles", "squares", "triangles"),
-                            per_class=40, image_size=image_size, splits=("all",)) / "all"
+    photos = data.synthetic("synthetic", classes=("circles", "squares", "triangles"),
+                            per_class=40, image_size=image_size,
+                            splits=("made-up shapes",)) / "made-up shapes"
 splits = data.from_directory(photos, image_size=image_size, test_fraction=0.2, quick=quick,
                              batch_size=16, seed=seed)
 summary = splits.summary()

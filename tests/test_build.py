@@ -495,6 +495,8 @@ def test_a_new_post_runs_as_it_is_under_smoke(tmp_path, monkeypatch, capsys):
     assert run_build(site, "--smoke", "cats-a-first-look", "--check") == 0
     page = parse_page(site / "_site/2026/01/02/cats-a-first-look.html")
     assert "Cats: a first look" in "".join(page.text) and len(page.images) >= 2
+    html = (site / "_site/2026/01/02/cats-a-first-look.html").read_text()
+    assert "<dd>made-up shapes (" in html  # its data named as a reader reads it
     assert "SKIPPED" in capsys.readouterr().err  # the quick run's threshold is not checked
     assert build.main(new) == 1
     assert "already exists" in capsys.readouterr().err
