@@ -25,7 +25,7 @@ from sitegen.cache import Cache
 from sitegen.files import final_name
 from sitegen.freshness import PostState, Staleness, assess
 from sitegen.config import SiteConfig, load_config
-from sitegen.exceptions import (BuildError, CacheError, ExecutionError, Interrupted,
+from sitegen.exceptions import (BuildError, CacheError, Interrupted,
                                 Stopped, UsageError, WriteError)
 from sitegen.interrupt import StopRequest, stop_on_signals
 from sitegen.posts import parameter_names, read_posts
