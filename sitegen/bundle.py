@@ -147,7 +147,7 @@ def make_post_bundle(state, options, config, catdog_dir: Path | None = None) -> 
         key=dict(state.key), catdog=catdog_identity(state.key), data=data,
         lock=lock_identity(options.root),
         path_variables=[*config.path_variables, *state.post.path_variables],
-        resources=post_resources(state.post))
+        resources=dict(state.post.resources))
     bundle.files.update(catdog_files(catdog_dir))
     bundle.files.update(shipped_data(data))
     return bundle
@@ -180,17 +180,6 @@ def lock_identity(root: Path) -> dict[str, Any]:
     if not path.is_file():
         return {}
     return {"file": LOCK_FILE, "sha256": hashlib.sha256(path.read_bytes()).hexdigest()}
-
-
-def post_resources(post) -> dict[str, float]:
-    """Front matter `resources: {GPU: 1}`: what a Dask worker must offer to run the post."""
-    resources = post.front_matter.get("resources") or {}
-    if not isinstance(resources, dict) or not all(
-            isinstance(name, str) and isinstance(amount, (int, float)) and amount > 0
-            for name, amount in resources.items()):
-        raise BuildError(post.path, "`resources` must map resource names to positive amounts, "
-                                    f"e.g. resources: {{GPU: 1}}. Received: {resources!r}")
-    return dict(resources)
 
 
 def data_manifest(state, options) -> list[dict[str, Any]]:

@@ -80,7 +80,7 @@ def run_posts(to_run: list, options, config, report, progress, stop) -> Iterator
 
 def bundle_each(to_run: list, options, config, report) -> dict[str, PostBundle]:
     """Each post's bundle, by post name, with the catdog its kernel imports here; a post that
-    cannot be bundled (bad `resources:`) joins the report's errors and does not run."""
+    cannot be bundled joins the report's errors and does not run."""
     catdog = {kernel: kernel_package(kernel) for kernel in sorted({s.kernel for s in to_run})}
     bundles = {}
     for state in to_run:

@@ -15,7 +15,7 @@ import posixpath
 import re
 import unicodedata
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -85,6 +85,7 @@ class Post:
     url: str
     output_path: str
     path_variables: tuple[str, ...] = ()  # environment variables that hold paths
+    resources: dict[str, float] = field(default_factory=dict)  # what a cluster worker must offer
     parse_key: str = ""  # what its cells were read from (sitegen.postmemo)
 
     @property
@@ -117,7 +118,8 @@ def read_post(path: str | Path, site: SiteConfig, memo_dirs: Iterable[Path] = ()
         smoke=read_mapping(meta, "smoke", path, lines),
         parameters=read_mapping(meta, "parameters", path, lines), front_matter=meta,
         notebook=notebook, url=url, output_path=output_path_for(url),
-        path_variables=read_variable_names(meta, path, lines), parse_key=parse_key,
+        path_variables=read_variable_names(meta, path, lines),
+        resources=read_resources(meta, path, lines), parse_key=parse_key,
     )
 
 
@@ -279,6 +281,20 @@ def read_variable_names(meta: dict, path: Path, lines: dict[str, int]) -> tuple[
                               f"[MY_PHOTOS]. Received: {names!r}",
                         line=lines.get("path_variables", 1))
     return tuple(names)
+
+
+def read_resources(meta: dict, path: Path, lines: dict[str, int]) -> dict[str, float]:
+    """`resources: {GPU: 1}`: what a cluster worker must offer to run the post (Dask worker
+    resources); checked here, so a local build reports a typo too."""
+    resources = meta.get("resources") or {}
+    if not isinstance(resources, dict) or not all(
+            isinstance(name, str) and isinstance(amount, (int, float))
+            and not isinstance(amount, bool) and amount > 0
+            for name, amount in resources.items()):
+        raise PostError(path, "`resources` must map resource names to positive amounts, e.g. "
+                              f"resources: {{GPU: 1}}. Received: {resources!r}",
+                        line=lines.get("resources", 1))
+    return dict(resources)
 
 
 def read_expect(meta: dict, path: Path, lines: dict[str, int]) -> dict:

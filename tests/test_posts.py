@@ -75,8 +75,9 @@ def test_loads_the_repository_config():
     ("title: A\npermalink: /../../outside.html\n", 3, "bad permalink"),
     ("title: A\ntags: {a: 1}\n", 3, "tags must be"),
     ("title: A\nexpect: {test_accuracy: 'about 0.9'}\n", 3, "expect.test_accuracy"),
+    ("title: A\nresources: {GPU: yes}\n", 3, "`resources` must map resource names"),
 ], ids=["yaml-syntax", "missing-title", "bad-date", "unknown-layout", "traversal-slug",
-        "traversal-permalink", "bad-tags", "bad-expectation"])
+        "traversal-permalink", "bad-tags", "bad-expectation", "bad-resources"])
 def test_bad_front_matter_names_file_and_line(tmp_path, site_config, front, line, words):
     path = write(tmp_path, "2024-01-05-post.md", front)
     with pytest.raises(PostError) as caught:
