@@ -152,19 +152,20 @@ def run_again(state: PostState, options: BuildOptions, config: SiteConfig,
 
     Ctrl-C or SIGTERM stops the kernel and raises Interrupted; nothing is written then.
     """
-    from sitegen.execute import execute_notebook, inject_parameters, kernel_environment
+    from sitegen.execute import kernel_environment, run_notebook
 
     with stop_on_signals() as stop, tempfile.TemporaryDirectory(
             prefix=f"reproduce-{state.name}-") as scratch:
-        try:
-            execution = execute_notebook(
-                inject_parameters(state.post.notebook, state.parameters), path=state.post.path,
-                workdir=Path(scratch), kernel_name=state.kernel, cell_timeout=cell_timeout,
-                env=kernel_environment(state.post, config,
-                                       state.staleness.data_variables), stop=stop)
-        except Stopped as stopped:
-            raise Interrupted(stop.signum or signal.SIGINT,
-                              f"{stopped.where()}; nothing written") from None
+        execution = run_notebook(  # the one way a post runs, as the build runs it
+            state.post.notebook, state.parameters, path=state.post.path,
+            workdir=Path(scratch), kernel_name=state.kernel, cell_timeout=cell_timeout,
+            env=kernel_environment(state.post, config, state.staleness.data_variables),
+            stop=stop)
+    if isinstance(execution.error, Stopped):
+        raise Interrupted(stop.signum or signal.SIGINT,
+                          f"{execution.error.where()}; nothing written")
+    if execution.error is not None:
+        raise execution.error
     return execution.notebook, execution.duration_s
 
 
