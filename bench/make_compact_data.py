@@ -42,7 +42,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.path.insert(0, ROOT)
 
-from catdog.data import _decode_image  # noqa: E402  the loader's own decode + resize
+from catdog.images import decode_image  # noqa: E402  the loader's own decode + resize
 
 SHARED = os.path.join(os.path.dirname(ROOT), "shared")
 DEFAULT_SOURCE = os.path.join(SHARED, "data", "cats_and_dogs_filtered.zip")
@@ -70,12 +70,12 @@ def compact(source: str, out_dir: str, size: int, quality: int, subsampling: int
         blobs = [z.read(n) for n in names]
 
     def convert(data: bytes) -> tuple[bytes, float, float]:
-        reference = _decode_image(data, (size, size))  # what catdog trains on from the original
+        reference = decode_image(data, (size, size))  # what catdog trains on from the original
         buffer = io.BytesIO()
         Image.fromarray(reference).save(buffer, format="JPEG", quality=quality,
                                         subsampling=subsampling, optimize=True)
         encoded = buffer.getvalue()
-        again = _decode_image(encoded, (size, size))  # what catdog trains on from the copy
+        again = decode_image(encoded, (size, size))  # what catdog trains on from the copy
         diff = np.abs(again.astype(np.int16) - reference.astype(np.int16))
         return encoded, float(diff.mean()), float((diff.astype(np.float64) ** 2).mean())
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from catdog import data, results
+from catdog import data, images, results, sources
 
 TINY = (16, 16)
 
@@ -50,13 +50,13 @@ def load(source=None, **kwargs) -> data.Splits:
 
 def count_decodes(monkeypatch) -> list:
     calls = []
-    decode = data._decode_image
+    decode = images.decode_image
 
     def counting(*args):
         calls.append(1)
         return decode(*args)
 
-    monkeypatch.setattr(data, "_decode_image", counting)
+    monkeypatch.setattr(images, "decode_image", counting)
     return calls
 
 
@@ -142,7 +142,7 @@ def test_cats_and_dogs_downloads_DATA_URL_once_when_no_source_is_given(dataset_z
     def no_download(*args):
         raise AssertionError("downloaded twice")
 
-    monkeypatch.setattr(data, "_get_file", no_download)
+    monkeypatch.setattr(sources, "_get_file", no_download)
     assert len(load().train) == 20
 
 
