@@ -340,43 +340,6 @@ def most_confused(
                       photo=True)
 
 
-def compare_models(
-    rows: Sequence[Mapping[str, Any]], metric: str = "test_accuracy", *, label: str = "model"
-) -> Figure:
-    """A horizontal bar chart of one metric across models (the posts' closing comparison).
-
-    Args:
-        rows: one mapping per model, e.g. `{"model": "model1", "test_accuracy": 0.71}`.
-        metric: the key to plot.
-        label: the key naming each bar.
-
-    Returns:
-        A Figure with 1 axes.
-
-    Example:
-        >>> fig = compare_models([{"model": "cnn", "test_accuracy": 0.71},
-        ...                       {"model": "mobilenet", "test_accuracy": 0.98}])
-        >>> len(fig.axes)
-        1
-    """
-    if not rows or any(metric not in row or label not in row for row in rows):
-        raise ValueError(f"`rows` must be a non-empty list of mappings with keys {label!r} and "
-                         f"{metric!r}. Received: rows={list(rows)!r}")
-    names = [str(row[label]) for row in rows]
-    values = [float(row[metric]) for row in rows]
-    fig = CatdogFigure(figsize=(6, 1.2 + 0.6 * len(rows)), layout="constrained")
-    ax = fig.subplots()
-    bars = ax.barh(names, values, color="tab:blue")
-    ax.bar_label(bars, fmt="%.3f", padding=3, fontsize=FONT_SIZE)
-    ax.invert_yaxis()
-    ax.set_xlabel(metric.replace("_", " "), fontsize=FONT_SIZE)
-    ax.tick_params(labelsize=FONT_SIZE)
-    ax.set_xlim(0, max(1.0, max(values)) * 1.12)
-    alt = f"Bar chart of {metric.replace('_', ' ')} by {label}: " + ", ".join(
-        f"{name} {value:.3f}" for name, value in zip(names, values)) + "."
-    return _published(fig, alt)
-
-
 # --- helpers -------------------------------------------------------------------------------
 
 

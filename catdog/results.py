@@ -173,11 +173,6 @@ def current() -> dict[str, Any]:
     return json.loads(json.dumps(_record))
 
 
-def reset() -> None:
-    """Forgets everything recorded in this process (tests use it between runs)."""
-    _record.update({"values": {}, "data": [], "environment": {}})
-
-
 def environment() -> dict[str, Any]:
     """The versions that decide a result: Python, the Keras backend and the libraries."""
     env: dict[str, Any] = {"python": platform.python_version(),

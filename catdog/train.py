@@ -14,7 +14,6 @@ post's prose can say whether a difference is more than the noise of the photos d
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import dataclasses
 import html
@@ -495,49 +494,6 @@ def device_summary() -> str:
         count = f"{len(gpus)}x " if len(gpus) > 1 else ""
         return f"{count}{names[0]} ({backend})"
     return f"CPU ({_cpu_cores()} cores, {backend})"
-
-
-@contextlib.contextmanager
-def strategy_scope(devices: Sequence[str] | None = None) -> Iterator[Any]:
-    """Spreads training over several devices (data parallel); a no-op on one device.
-
-    Build, compile and fit the model inside the scope. With several GPUs (or, for tests,
-    several logical CPUs and no GPU), TensorFlow gets a `tf.distribute.MirroredStrategy`
-    and JAX a `keras.distribution.DataParallel`; the batch is split across devices, so
-    keep the batch size a multiple of the device count.
-
-    Args:
-        devices: Keras device names (e.g. `["gpu:0", "gpu:1"]`); None means every GPU, or
-            every CPU device when there is no GPU.
-
-    Yields:
-        The strategy or distribution in use, or None on one device.
-
-    Example:
-        >>> with strategy_scope():
-        ...     model = compile_model(make_small_cnn())  # doctest: +SKIP
-    """
-    devices = list(devices) if devices is not None else (_devices("gpu") or _devices("cpu"))
-    if len(devices) < 2:
-        yield None
-        return
-    backend = keras.backend.backend()
-    logger.info("Data-parallel training on %d devices (%s).", len(devices), backend)
-    if backend == "tensorflow":
-        # Keras 3 has no multi-device data parallelism for TensorFlow of its own:
-        # https://keras.io/guides/distributed_training_with_tensorflow/
-        import tensorflow as tf
-
-        strategy = tf.distribute.MirroredStrategy([f"/{d.upper()}" for d in devices])
-        with strategy.scope():
-            yield strategy
-    elif backend == "jax":
-        distribution = keras.distribution.DataParallel(devices=devices)
-        with distribution.scope():
-            yield distribution
-    else:
-        raise ValueError(f"strategy_scope supports the 'tensorflow' and 'jax' backends with several "
-                         f"devices. Received: backend={backend!r}")
 
 
 @dataclasses.dataclass

@@ -36,14 +36,17 @@ def test_unmet_and_missing_values_are_listed():
                         "expected val_accuracy > 0.5, but the run recorded no val_accuracy"]
 
 
+@pytest.fixture(autouse=True)
+def fresh_record(monkeypatch):
+    """Each test starts with nothing recorded, as a new kernel does."""
+    monkeypatch.setattr(results, "_record", {"values": {}, "data": [], "environment": {}})
+
+
 def recorded_findings(**comparisons) -> dict:
     """The values a post records with `results.finding(name, ...)`, one per comparison."""
-    results.reset()
     for name, comparison in comparisons.items():
         results.finding(name, f"{name}?", comparison)
-    values = results.current()["values"]
-    results.reset()
-    return values
+    return results.current()["values"]
 
 
 def test_a_claim_the_recorded_verdict_supports_passes():

@@ -18,9 +18,7 @@ def isolated(tmp_path, monkeypatch):
     monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras_home"))
     for name in ("CATDOG_DATA", "CATDOG_MORE_DATA", "CATDOG_SCENES"):
         monkeypatch.delenv(name, raising=False)
-    results.reset()
-    yield
-    results.reset()
+    monkeypatch.setattr(results, "_record", {"values": {}, "data": [], "environment": {}})
 
 
 @pytest.fixture

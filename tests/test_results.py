@@ -10,10 +10,9 @@ from catdog import results
 
 
 @pytest.fixture(autouse=True)
-def fresh_record():
-    results.reset()
-    yield
-    results.reset()
+def fresh_record(monkeypatch):
+    """Each test starts with nothing recorded, as a new kernel does."""
+    monkeypatch.setattr(results, "_record", {"values": {}, "data": [], "environment": {}})
 
 
 def notebook_with(*payloads):

@@ -1,11 +1,7 @@
 """Tests for catdog.train on tiny synthetic images (32x32, a few dozen, a learnable stripe)."""
 
 import csv
-import os
 import re
-import subprocess
-import sys
-import textwrap
 import types
 
 import numpy as np
@@ -186,11 +182,6 @@ def test_device_summary_names_the_backend():
     assert {"tensorflow": "TensorFlow", "jax": "JAX"}[keras.backend.backend()] in summary
 
 
-def test_strategy_scope_is_a_no_op_on_one_device():
-    with train.strategy_scope(["cpu:0"]) as strategy:
-        assert strategy is None
-
-
 @pytest.mark.slow
 def test_tune_returns_a_table_and_the_best_model(tmp_path):
     from functools import partial
@@ -237,35 +228,6 @@ def test_summarize_scores_the_kept_weights_and_times_the_run():
     assert row["parameters"] == models.count_params(model)["total"]
     assert row["epochs"] == 2 and row["seconds_per_epoch"] > 0
     assert "<td>tiny</td>" in train.comparison_table([row])._repr_html_()
-
-
-STRATEGY_SCRIPT = textwrap.dedent("""
-    import os, sys
-    backend = os.environ["KERAS_BACKEND"]
-    if backend == "tensorflow":
-        import tensorflow as tf  # logical devices must be set before TensorFlow starts
-        cpu = tf.config.list_physical_devices("CPU")[0]
-        tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
-    import numpy as np
-    from catdog import models, train
-    with train.strategy_scope() as strategy:
-        model = models.compile_model(models.make_small_cnn((16, 16), filters=(4,), dense_units=4))
-        x = np.random.default_rng(0).integers(0, 255, (32, 16, 16, 3)).astype("uint8")
-        run = train.fit(model, (x, np.arange(32) % 2), None, epochs=1, batch_size=8, verbose=0)
-    print("STRATEGY", type(strategy).__name__, run.epochs_run)
-""")
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize("backend, flags, expected", [
-    ("tensorflow", "", "MirroredStrategy"),
-    ("jax", "--xla_force_host_platform_device_count=2", "DataParallel")])
-def test_strategy_scope_spreads_over_two_logical_cpus(backend, flags, expected):
-    pytest.importorskip(backend, reason=f"needs {backend}: `pip install -r requirements.lock -e \".[test]\"`")
-    env = {**os.environ, "KERAS_BACKEND": backend, "XLA_FLAGS": flags, "TF_CPP_MIN_LOG_LEVEL": "2"}
-    done = subprocess.run([sys.executable, "-c", STRATEGY_SCRIPT], env=env, capture_output=True,
-                          text=True, timeout=300)
-    assert f"STRATEGY {expected} 1" in done.stdout, done.stderr[-3000:]
 
 
 @pytest.mark.parametrize(
