@@ -31,10 +31,11 @@ import os
 import shutil
 import subprocess
 from collections.abc import Iterator, Sequence
-from pathlib import Path
 from typing import Any
 
 import keras
+
+from catdog.paths import keras_home
 
 logger = logging.getLogger(__name__)
 
@@ -317,7 +318,7 @@ def _mobilenet_base(image_size: tuple[int, int], weights: str | None) -> keras.M
     except Exception as error:  # Keras raises a bare Exception("URL fetch failure ...")
         if weights != "imagenet" or "fetch" not in str(error).lower():
             raise
-        cache = Path(os.environ.get("KERAS_HOME", Path.home() / ".keras")) / "models"
+        cache = keras_home() / "models"
         raise RuntimeError(
             f"Could not download the ImageNet MobileNetV2 weights for {image_size[0]}x"
             f"{image_size[1]} ({imagenet_weights_file(image_size)}): {error}. Offline, put that "
@@ -605,8 +606,7 @@ def describe_weights(weights: str | None, image_size: tuple[int, int] = (160, 16
         return "random (weights=None)"
     path = weights
     if weights == "imagenet":
-        keras_home = os.environ.get("KERAS_HOME", os.path.join(os.path.expanduser("~"), ".keras"))
-        path = os.path.join(keras_home, "models", imagenet_weights_file(image_size))
+        path = str(keras_home() / "models" / imagenet_weights_file(image_size))
     if not os.path.isfile(path):
         return f"{weights} (file not found yet: {os.path.basename(path)})"
     from catdog.results import fingerprint

@@ -26,6 +26,8 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+from catdog.paths import keras_home
+
 MIME_TYPE = "application/vnd.catdog.results+json"
 FORMAT_VERSION = 1
 
@@ -189,9 +191,8 @@ def keras_backend_name() -> str:
     """The Keras backend this process uses, read the way Keras reads it, without importing it."""
     if "KERAS_BACKEND" in os.environ:
         return os.environ["KERAS_BACKEND"]
-    keras_home = os.environ.get("KERAS_HOME", os.path.join(os.path.expanduser("~"), ".keras"))
     try:
-        with open(os.path.join(keras_home, "keras.json")) as f:
+        with open(keras_home() / "keras.json") as f:
             return json.load(f).get("backend", "tensorflow")
     except (OSError, ValueError):
         return "tensorflow"

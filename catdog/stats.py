@@ -328,20 +328,25 @@ METHODS = {
     "pooled": "one exact McNemar test over all seeds' disagreements (Mantel–Haenszel, "
               "stratified by seed)",
     "timing": "medians and middle halves of the measured times",
-    "reference": "95\u202f% Wilson interval of this run's accuracy",
+    "reference": f"95{PERCENT} Wilson interval of this run's accuracy",
     "early_stopping": "the training record",
 }
 
 
 def percent_text(value: Any, digits: int = 1) -> str:
     """0.99 -> "99.0 %" (with a narrow no-break space)."""
-    return f"{float(value) * 100:.{digits}f}{PERCENT}"
+    return f"{_percent_number(value, digits)}{PERCENT}"
 
 
 def interval_text(interval: Sequence[float], digits: int = 1) -> str:
     """[0.963, 0.997] -> "96.3–99.7 %"."""
-    low, high = (float(v) * 100 for v in interval)
-    return f"{low:.{digits}f}–{high:.{digits}f}{PERCENT}"
+    low, high = (_percent_number(v, digits) for v in interval)
+    return f"{low}–{high}{PERCENT}"
+
+
+def _percent_number(value: Any, digits: int) -> str:
+    """0.99 -> "99.0": the one way a share becomes a percentage on the site."""
+    return f"{float(value) * 100:.{digits}f}"
 
 
 def accuracy_text(value: Any, prefix: str = "", unit: str = "photos", *,
