@@ -9,7 +9,8 @@ One output carries any of these keys (see README.md, "The results record"):
 
 - `values`: named results, e.g. `test_accuracy`, `epochs`, `train_seconds`, `device`.
 - `data`: data sources the run read (path or URL, files, bytes, fingerprint).
-- `environment`: Python, Keras, backend and library versions of the kernel.
+- `environment`: Python, Keras, backend and library versions of the kernel, and which catdog
+  it imported (`catdog_identity`: version, source digest, folder).
 
 Merging reads the outputs in notebook order: later values win, data sources are
 de-duplicated by `path`. This module imports no Keras, so the builder can use it.
@@ -26,6 +27,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+from catdog import __version__
 from catdog.paths import keras_home
 
 MIME_TYPE = "application/vnd.catdog.results+json"
@@ -176,7 +178,11 @@ def current() -> dict[str, Any]:
 
 
 def environment() -> dict[str, Any]:
-    """The versions that decide a result: Python, the Keras backend and the libraries."""
+    """The versions that decide a result: Python, the Keras backend, the libraries, and catdog.
+
+    `catdog` is `catdog_identity()`: the catdog this process imported, so the site builder
+    can check that a run used the catdog its cache key hashed.
+    """
     env: dict[str, Any] = {"python": platform.python_version(),
                            "keras_backend": keras_backend_name()}
     for package in _ENVIRONMENT_PACKAGES:
@@ -184,7 +190,47 @@ def environment() -> dict[str, Any]:
             env[package] = importlib.metadata.version(package)
         except importlib.metadata.PackageNotFoundError:
             env[package] = None
+    env["catdog"] = catdog_identity()
     return env
+
+
+def catdog_identity() -> dict[str, str]:
+    """Which catdog this process imported: its version, source digest and folder.
+
+    `sha256` is `package_digest(package_hashes(<the imported package's folder>))`, the same
+    per-file hashing as the cache key's `catdog` part, so the builder can compare the two
+    whichever catdog the kernel found (the checkout's, or another one installed).
+
+    Example:
+        >>> sorted(catdog_identity())
+        ['path', 'sha256', 'version']
+    """
+    package = Path(__file__).resolve().parent
+    return {"version": __version__, "sha256": package_digest(package_hashes(package)),
+            "path": str(package)}
+
+
+def package_hashes(package_dir: str | os.PathLike) -> dict[str, str]:
+    """The sha256 of every `*.py` of a package, by path relative to its parent folder.
+
+    Example:
+        >>> package_hashes("catdog")["catdog/results.py"][:8]  # doctest: +SKIP
+        '3f1c9a0b'
+    """
+    package_dir = Path(package_dir)
+    root = package_dir.parent
+    return {path.relative_to(root).as_posix(): hashlib.sha256(path.read_bytes()).hexdigest()
+            for path in sorted(package_dir.rglob("*.py")) if "__pycache__" not in path.parts}
+
+
+def package_digest(hashes: Mapping[str, str]) -> str:
+    """One sha256 for a package's file hashes: of `json.dumps(hashes, sort_keys=True)`.
+
+    Example:
+        >>> package_digest({})[:12]
+        '44136fa355b3'
+    """
+    return hashlib.sha256(json.dumps(dict(hashes), sort_keys=True).encode()).hexdigest()
 
 
 def keras_backend_name() -> str:

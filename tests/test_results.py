@@ -1,12 +1,20 @@
 """catdog.results: the record a post leaves in its notebook for the site builder."""
 
 import hashlib
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
 
 import nbformat
 import numpy as np
 import pytest
 
 from catdog import results
+from sitegen import cache
+
+REPO = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(autouse=True)
@@ -28,6 +36,7 @@ def test_record_converts_numpy_values_and_keeps_everything_recorded():
     results.record(test_accuracy=0.75)
     assert results.current()["values"] == {"test_accuracy": 0.75, "epochs": 3}
     assert results.current()["environment"]["python"]
+    assert set(results.current()["environment"]["catdog"]) == {"version", "sha256", "path"}
 
 
 def test_a_value_that_is_not_json_names_itself():
@@ -67,3 +76,33 @@ def test_data_sources_are_recorded_once_per_path(tmp_path):
     for fingerprint in ("sha256:a", "sha256:b"):
         results.record_data_source(str(data), files=1, bytes=1, fingerprint=fingerprint)
     assert [d["fingerprint"] for d in results.current()["data"]] == ["sha256:b"]
+
+
+def test_the_environment_names_the_catdog_this_process_imported():
+    catdog = results.environment()["catdog"]
+    assert catdog["path"] == str(Path(results.__file__).resolve().parent)
+    assert catdog["version"] == __import__("catdog").__version__
+    assert catdog["sha256"] == results.package_digest(results.package_hashes(catdog["path"]))
+
+
+def test_the_catdog_digest_hashes_files_as_the_cache_key_does():
+    """The builder can compare the record with its key's `catdog` part."""
+    hashes = cache.package_hashes(REPO / "catdog")
+    assert results.package_hashes(REPO / "catdog") == hashes
+    assert results.environment()["catdog"]["sha256"] == results.package_digest(hashes)
+
+
+def test_another_catdog_records_another_digest_and_its_own_folder(tmp_path):
+    other = tmp_path / "site-packages" / "catdog"
+    shutil.copytree(REPO / "catdog", other, ignore=shutil.ignore_patterns("__pycache__"))
+    with (other / "stats.py").open("a") as f:
+        f.write("# an edit the checkout does not have\n")
+    done = subprocess.run(
+        [sys.executable, "-c", "import json; from catdog import results; "
+                               "print(json.dumps(results.environment()['catdog']))"],
+        cwd=tmp_path, env={"PYTHONPATH": str(other.parent)}, capture_output=True, text=True,
+        timeout=60)
+    recorded = json.loads(done.stdout)
+    assert recorded["path"] == str(other.resolve())
+    assert recorded["sha256"] == results.package_digest(cache.package_hashes(other))
+    assert recorded["sha256"] != results.package_digest(cache.package_hashes(REPO / "catdog"))
