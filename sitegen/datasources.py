@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from catdog import results as catdog_results
+from catdog.paths import keras_home
 from sitegen.memo import Memo
 
 FINGERPRINT = re.compile(r"sha256:[0-9a-f]{64}")
@@ -203,11 +204,6 @@ def resolve_path(path: str, root: Path) -> Path:
 def is_inside(path: str, folder: Path) -> bool:
     """True for data the run made itself in its working directory: an output, not an input."""
     return "://" not in path and Path(path).resolve().is_relative_to(folder.resolve())
-
-
-def keras_home() -> Path:
-    """Where Keras keeps downloads: `$KERAS_HOME`, else `~/.keras`."""
-    return Path(os.environ.get("KERAS_HOME") or Path.home() / ".keras").expanduser()
 
 
 def _base_name(path: str) -> str:

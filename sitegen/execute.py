@@ -30,6 +30,8 @@ from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
 
+from catdog import results as catdog_results
+from catdog.paths import LAUNCH_DIR_ENV, POST_DIR_ENV
 from sitegen.cache import now_iso
 from sitegen.cells import INJECTED, is_injected, tags
 from sitegen.exceptions import BuildError, ExecutionError, Stopped
@@ -45,8 +47,6 @@ log = logging.getLogger(__name__)
 STOP_POLL_S = 0.1  # how often a run looks at the stop request (a threading.Event)
 INTERRUPT_GRACE_S = 3.0  # after Ctrl-C, a cell gets this long to end before its kernel is killed
 
-POST_DIR_ENV = "CATDOG_POST_DIR"  # the kernel's: the absolute folder of the post's .md file
-LAUNCH_DIR_ENV = "CATDOG_LAUNCH_DIR"  # the kernel's: the folder build.py was launched from
 CATDOG_DATA_VARIABLES = ("CATDOG_DATA", "CATDOG_MORE_DATA", "CATDOG_SCENES")  # always paths
 
 # Called with (cell number, cell count) before each code cell runs.
@@ -89,6 +89,8 @@ def run_post(state: Any, cache: Any, *, cell_timeout: int, env: Mapping[str, str
         kernel_name=state.kernel, cell_timeout=cell_timeout, env=env, stop=stop,
         on_cell=(lambda k, n: progress.cell_started(state.name, k, n)) if progress else None)
     execution.state = state
+    if execution.error is None:
+        execution.error = catdog_mismatch(state, execution.notebook)
     return execution
 
 
@@ -148,6 +150,23 @@ def is_path(value: str, always: bool = False) -> bool:
         return False
     return (always or value.startswith(("~", ".")) or "/" in value or os.sep in value
             or Path(value).exists())
+
+
+def catdog_mismatch(state: Any, notebook: nbformat.NotebookNode) -> ExecutionError | None:
+    """An error if the run used another catdog than the one its key hashed, else None.
+
+    The key hashes the catdog the kernel would import before the run; the run records the one
+    it did import (`environment.catdog.sha256`). They differ when catdog was edited while the
+    post ran, or the kernel found another copy: storing such a run would file its results
+    under code that did not make them.
+    """
+    ran = catdog_results.from_notebook(notebook).get("environment", {}).get("catdog")
+    if not ran or ran.get("sha256") == catdog_results.package_digest(state.key["catdog"]):
+        return None
+    return ExecutionError(
+        state.post.path, f"the run imported catdog from {ran.get('path', '?')}, whose code is "
+        "not the code its cache key hashed (was catdog edited during the build?); nothing was "
+        "stored: build again to run it with the catdog you have now", cell=None)
 
 
 def inject_parameters(notebook: nbformat.NotebookNode, parameters: Mapping[str, Any]):

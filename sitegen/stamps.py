@@ -6,6 +6,8 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
+from catdog import results as catdog_results
+
 MEMO_VERSION = 1
 
 
@@ -47,10 +49,6 @@ def hash_parts(parts: list[str | bytes]) -> str:
 
 
 def package_hashes(package_dir: Path | None) -> dict[str, str]:
-    """A hash of every source file of a package, by path relative to its parent folder
-    (`catdog/train.py`); {} for no package."""
-    if package_dir is None:
-        return {}
-    root = package_dir.parent
-    return {path.relative_to(root).as_posix(): hashlib.sha256(path.read_bytes()).hexdigest()
-            for path in sorted(package_dir.rglob("*.py")) if "__pycache__" not in path.parts}
+    """`catdog.results.package_hashes` (the hashing a run record uses for its own catdog, so
+    the two compare), or {} for no package."""
+    return {} if package_dir is None else catdog_results.package_hashes(package_dir)

@@ -212,3 +212,18 @@ def test_a_cache_entry_without_its_post_is_reported(site, capsys, caplog):
     (site / "posts/2026-01-02-reads-data.md").rename(site / "2026-01-02-reads-data.md")
     status_line(site, capsys)
     assert "2026-01-02-reads-data: cache entry of a post that no longer exists" in caplog.text
+
+
+def test_a_run_whose_catdog_changed_under_it_is_not_stored(site, capsys, tmp_path_factory,
+                                                           monkeypatch):
+    installed = importable_catdog(tmp_path_factory.mktemp("site-packages"), monkeypatch)
+    post = site / "posts/2026-01-02-reads-data.md"
+    edit(post, "from catdog import results\n", "from catdog import results\n"
+         f"open({str(installed / 'train.py')!r}, 'a').write('# edited mid-run')\n")
+    manifest = next((site / "_freeze").rglob("manifest.json"))
+    before = manifest.read_text()
+
+    assert build.main(["--root", str(site)]) == 1
+
+    assert "whose code is not the code its cache key hashed" in capsys.readouterr().err
+    assert manifest.read_text() == before
