@@ -227,3 +227,19 @@ def test_a_run_whose_catdog_changed_under_it_is_not_stored(site, capsys, tmp_pat
 
     assert "whose code is not the code its cache key hashed" in capsys.readouterr().err
     assert manifest.read_text() == before
+
+
+def test_the_committed_record_names_the_catdog_folder_relative_to_the_site(tmp_path_factory,
+                                                                            monkeypatch):
+    site = tmp_path_factory.mktemp("site")
+    importable_catdog(site / "vendor", monkeypatch)  # the kernel imports the site's own copy
+    shutil.copytree(REPO / "templates", site / "templates")
+    (site / "posts").mkdir()
+    (site / "posts/2026-01-02-scored.md").write_text(
+        "---\ntitle: Scored\n---\n\n```python\nfrom catdog import results\n"
+        "results.record(test_accuracy=0.5)\n```\n")
+    assert build.main(["--root", str(site)]) == 0
+
+    manifest = json.loads(next((site / "_freeze").rglob("manifest.json")).read_text())
+    assert manifest["results"]["environment"]["catdog"]["path"] == "vendor/catdog"
+    assert str(site) not in json.dumps(manifest)
