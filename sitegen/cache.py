@@ -290,7 +290,7 @@ class Cache:
         record = catdog_results.from_notebook(notebook)
         record["data"] = [_portable(source, self.root) for source in record["data"]
                           if not datasources.is_inside(source["path"], ran_in)]
-        _portable_catdog(record, self.root)
+        record["environment"] = portable_environment(record["environment"], self.root)
         manifest = json.loads(json.dumps({"format": FORMAT_VERSION, "key": dict(key),
                                           "run": dict(run), "results": record}))
         target = self.entry_directory(post_path, mode)
@@ -492,12 +492,15 @@ def _portable(source: dict[str, Any], root: Path) -> dict[str, Any]:
     return {"name": Path(path).name, **source, "path": datasources.portable_path(path, root)}
 
 
-def _portable_catdog(record: dict[str, Any], root: Path) -> None:
-    """The folder of the catdog a run imported, as committed: relative to the site when near
-    it (sitegen.datasources.portable_path), like a data source's; its digest says which code."""
-    catdog = record.get("environment", {}).get("catdog")
-    if isinstance(catdog, dict) and isinstance(catdog.get("path"), str):
-        catdog["path"] = datasources.portable_path(catdog["path"], root)
+def portable_environment(environment: Mapping[str, Any], root: Path) -> dict[str, Any]:
+    """A run's environment as committed (an entry's, a reproduction's): the folder of the catdog
+    it imported relative to the site when near it (sitegen.datasources.portable_path), like a
+    data source's, so no machine's path is published; its digest says which code."""
+    catdog = environment.get("catdog")
+    if not (isinstance(catdog, Mapping) and isinstance(catdog.get("path"), str)):
+        return dict(environment)
+    return {**environment,
+            "catdog": {**catdog, "path": datasources.portable_path(catdog["path"], root)}}
 
 
 def _copy_published_files(workdir: Path, destination: Path, post_path: Path) -> None:

@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from catdog import results as catdog_results
-from sitegen.cache import REPRODUCTION_FILE, Cache, Entry, now_iso
+from sitegen.cache import REPRODUCTION_FILE, Cache, Entry, now_iso, portable_environment
 from sitegen.checks import is_number
 from sitegen.config import SiteConfig
 from sitegen.exceptions import BuildError, Interrupted, Stopped, UsageError, WriteError
@@ -103,6 +103,7 @@ def reproduce(options: BuildOptions, name: str) -> Reproduction:
     notebook, duration_s = run_again(state, options, config, reproduce_timeout(entry, options))
     new = catdog_results.from_notebook(notebook)
     rows = compare(entry.results.get("values", {}), new.get("values", {}))
+    new["environment"] = portable_environment(new["environment"], options.root)
     record = make_record(entry, rows, new, duration_s, state.mode)
     return Reproduction(state.post.path, rows, record, write_record(entry, record, options))
 

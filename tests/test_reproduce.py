@@ -184,6 +184,15 @@ def test_a_post_that_comes_back_prints_a_table_and_keeps_a_record_beside_its_ent
         site / ENTRY)["reproduced.json"]}  # the entry's own parts untouched
 
 
+def test_the_record_names_the_catdog_it_imported_as_the_entry_does_not_by_this_machines_path(
+        site, monkeypatch):
+    monkeypatch.setenv("PYTHONPATH", str(site))  # the kernel imports the site's own catdog copy
+    assert run(site, "--reproduce", POST) == 0
+    catdog = json.loads((site / ENTRY / "reproduced.json").read_text())["environment"]["catdog"]
+    assert catdog["path"] == "catdog"  # relative to the site, as a committed entry says it
+    assert catdog["sha256"] and catdog["version"]
+
+
 def test_the_record_is_not_a_hand_edit_and_status_the_page_and_results_json_report_it(site,
                                                                                       capsys):
     assert run(site, "--reproduce", POST) == 0
